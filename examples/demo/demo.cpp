@@ -1,0 +1,87 @@
+// The main job: three RatsClients on this machine find each other (two dial the first), then
+// each one greets the others and the demo checks that every greeting arrived.
+
+#include <librats/librats.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+int main() {
+    using namespace std::chrono_literals;
+    constexpr int node_count = 3;
+
+    std::vector<std::unique_ptr<librats::RatsClient>> clients;
+    std::mutex print_mutex;
+    std::set<std::pair<std::string, std::string>> greetings;  // (from, to)
+
+    for (int i = 0; i < node_count; ++i) {
+        clients.push_back(std::make_unique<librats::RatsClient>(0, 10, "127.0.0.1"));
+        auto& client = *clients.back();
+        const auto name = "node-" + std::to_string(i);
+        client.on("greeting", [&, name](const std::string& peer_id, const nlohmann::json& data) {
+            std::lock_guard<std::mutex> lock(print_mutex);
+            std::cout << name << " <- " << data.value("from", "?") << " (" << peer_id.substr(0, 8)
+                      << "): " << data.value("text", "") << '\n';
+            greetings.emplace(data.value("from", "?"), name);
+        });
+        client.set_connection_callback([&, name](librats::socket_t, const std::string& peer_id) {
+            std::lock_guard<std::mutex> lock(print_mutex);
+            std::cout << name << " connected to " << peer_id.substr(0, 8) << '\n';
+        });
+        if (!client.start()) {
+            std::cerr << "cannot start " << name << '\n';
+            return 1;
+        }
+        std::cout << name << " is " << client.get_our_peer_id().substr(0, 8) << " on port "
+                  << client.get_listen_port() << '\n';
+    }
+
+    // Every node dials the ones started before it: a full mesh.
+    for (int i = 1; i < node_count; ++i)
+        for (int j = 0; j < i; ++j) clients[i]->connect_to_peer("127.0.0.1", clients[j]->get_listen_port());
+
+    const auto deadline = std::chrono::steady_clock::now() + 10s;
+    auto all_connected = [&] {
+        for (const auto& c : clients)
+            if (c->get_peer_count() != node_count - 1) return false;
+        return true;
+    };
+    while (!all_connected() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+    if (!all_connected()) {
+        std::cerr << "nodes did not connect in time\n";
+        return 1;
+    }
+
+    std::atomic<int> send_failures{0};
+    for (int i = 0; i < node_count; ++i) {
+        const nlohmann::json greeting = {{"from", "node-" + std::to_string(i)}, {"text", "hello, peers!"}};
+        clients[i]->send("greeting", greeting, [&](bool ok, const std::string& error) {
+            if (!ok) {
+                ++send_failures;
+                std::cerr << "send failed: " << error << '\n';
+            }
+        });
+    }
+
+    const std::size_t expected = node_count * (node_count - 1);
+    auto done = [&] {
+        std::lock_guard<std::mutex> lock(print_mutex);
+        return greetings.size() == expected;
+    };
+    while (!done() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+
+    for (auto& c : clients) c->stop();
+    if (!done() || send_failures > 0) {
+        std::cerr << "demo failed: " << greetings.size() << " of " << expected << " greetings arrived\n";
+        return 1;
+    }
+    std::cout << "demo ok: " << node_count << " nodes, " << expected << " greetings delivered\n";
+    return 0;
+}

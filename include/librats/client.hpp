@@ -1,0 +1,339 @@
+#ifndef LIBRATS_CLIENT_HPP
+#define LIBRATS_CLIENT_HPP
+
+// RatsClient: the seed API (upstream librats 1.x names) over a basic_node. It owns an
+// io_context and one network thread; every callback runs on that thread. All members are
+// thread-safe. Do not call stop() or destroy the client from inside one of its callbacks.
+
+#include <librats/config.hpp>
+#include <librats/detail/address.hpp>
+#include <librats/log.hpp>
+#include <librats/node.hpp>
+#include <librats/peer_info.hpp>
+
+#include <asio.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace librats {
+
+// The legacy socket handle: here the node's connection ID, unique per connection.
+using socket_t = connection_id;
+inline constexpr socket_t INVALID_SOCKET_VALUE = -1;
+
+enum class LogLevel { DEBUG = 0, INFO = 1, WARN = 2, ERROR = 3 };
+
+struct RatsPeer {
+    std::string peer_id;
+    std::string ip;
+    std::uint16_t port = 0;  // the peer's listen port
+    socket_t socket = INVALID_SOCKET_VALUE;
+    std::string normalized_address;  // "ip:port" of the connection
+    std::chrono::steady_clock::time_point connected_at{};
+    bool is_outgoing = false;
+    std::string version;  // the peer's agent string
+    bool encryption_enabled = false;
+};
+
+template <class Node>
+class basic_rats_client {
+public:
+    using node_type = Node;
+    using MessageCallback = std::function<void(const std::string& peer_id, const nlohmann::json& data)>;
+    using SendCallback = std::function<void(bool success, const std::string& error)>;
+    using ConnectionCallback = std::function<void(socket_t, const std::string& peer_hash_id)>;
+    using StringDataCallback = std::function<void(socket_t, const std::string& peer_hash_id, const std::string& data)>;
+    using DataCallback = StringDataCallback;
+    using BinaryDataCallback =
+        std::function<void(socket_t, const std::string& peer_hash_id, const std::vector<std::uint8_t>& data)>;
+    using DisconnectCallback = std::function<void(socket_t, const std::string& peer_hash_id)>;
+
+    explicit basic_rats_client(int listen_port, int max_peers = 10, const std::string& bind_address = "")
+        : work_(asio::make_work_guard(io_)),
+          node_(io_.get_executor(), make_options(listen_port, max_peers, bind_address)),
+          bind_address_(bind_address) {
+        node_.set_peer_connected_handler([this](const peer_info& info) {
+            if (auto cb = load(connection_callback_)) (*cb)(info.connection, info.peer_id);
+        });
+        node_.set_peer_disconnected_handler([this](const peer_info& info, std::error_code) {
+            if (auto cb = load(disconnect_callback_)) (*cb)(info.connection, info.peer_id);
+        });
+        node_.set_data_handler([this](const peer_info& info, data_kind kind, std::string_view data) {
+            auto binary = kind == data_kind::binary ? load(binary_callback_) : nullptr;
+            if (binary) return (*binary)(info.connection, info.peer_id, std::vector<std::uint8_t>(data.begin(), data.end()));
+            if (auto text = load(string_callback_)) (*text)(info.connection, info.peer_id, std::string(data));
+        });
+    }
+
+    basic_rats_client(const basic_rats_client&) = delete;
+    basic_rats_client& operator=(const basic_rats_client&) = delete;
+
+    ~basic_rats_client() {
+        stop();
+        work_.reset();
+        if (thread_.joinable()) thread_.join();
+    }
+
+    // ---- lifecycle
+
+    // Listens and starts the network thread; false (with the reason logged) if it cannot.
+    bool start() {
+        std::lock_guard<std::mutex> lock(lifecycle_mutex_);
+        if (node_.is_running()) return false;
+        std::error_code ec;
+        node_.start(ec);
+        if (ec) return false;
+        if (!thread_.joinable()) {
+            io_.restart();
+            thread_ = std::thread([this] { io_.run(); });
+        }
+        return true;
+    }
+
+    // Closes every connection (no disconnect callbacks) and stops the network thread.
+    void stop() {
+        std::lock_guard<std::mutex> lock(lifecycle_mutex_);
+        if (!thread_.joinable()) return;
+        if (std::this_thread::get_id() == thread_.get_id()) {
+            // From a callback: we cannot wait for ourselves; the destructor joins.
+            node_.stop();
+            return;
+        }
+        if (node_.is_running()) node_.async_stop(asio::use_future).wait_for(std::chrono::seconds(5));
+        io_.stop();
+        thread_.join();
+    }
+
+    bool is_running() const { return node_.is_running(); }
+    int get_listen_port() const { return node_.listen_port(); }
+    std::string get_bind_address() const { return bind_address_; }
+
+    // ---- connections
+
+    // Starts dialing and returns at once, as upstream does: true when the attempt started (the
+    // connection callback reports success), false when not running, the address is invalid or
+    // the peer limit is reached.
+    bool connect_to_peer(const std::string& host, int port) {
+        if (!is_running() || host.empty() || port <= 0 || port > 65535 || is_peer_limit_reached()) return false;
+        node_.async_connect(host, static_cast<std::uint16_t>(port), [this, host, port](std::error_code ec, const std::string&) {
+            if (ec) node_.log().warn("connecting to ", host, ':', port, " failed: ", ec.message());
+        });
+        return true;
+    }
+
+    void disconnect_peer_by_hash(const std::string& peer_hash_id) { node_.disconnect(peer_hash_id); }
+    void disconnect_peer_by_id(const std::string& peer_id) { node_.disconnect(peer_id); }
+    void disconnect_peer(socket_t socket) {
+        const auto id = get_peer_id(socket);
+        if (!id.empty()) node_.disconnect(id);
+    }
+
+    // ---- typed JSON messages
+
+    void on(const std::string& message_type, MessageCallback callback) { node_.on(message_type, std::move(callback)); }
+    void once(const std::string& message_type, MessageCallback callback) { node_.once(message_type, std::move(callback)); }
+    void off(const std::string& message_type) { node_.off(message_type); }
+
+    // To every connected peer; the callback runs once: success when every copy was written.
+    void send(const std::string& message_type, const nlohmann::json& data, SendCallback callback = nullptr) {
+        if (!callback) {
+            node_.broadcast(message_type, data);
+            return;
+        }
+        node_.async_broadcast(message_type, data, [callback = std::move(callback)](std::error_code ec, std::size_t) {
+            callback(!ec, ec ? ec.message() : std::string());
+        });
+    }
+
+    void send(const std::string& peer_id, const std::string& message_type, const nlohmann::json& data,
+              SendCallback callback = nullptr) {
+        if (!callback) {
+            node_.send(peer_id, message_type, data);
+            return;
+        }
+        node_.async_send(peer_id, message_type, data, [callback = std::move(callback)](std::error_code ec) {
+            callback(!ec, ec ? ec.message() : std::string());
+        });
+    }
+
+    // ---- legacy data; true / the count of peers means queued
+
+    bool send_to_peer_by_hash(const std::string& peer_hash_id, const std::string& data) {
+        return !node_.send_data(peer_hash_id, data_kind::text, data);
+    }
+    bool send_string_to_peer_id(const std::string& peer_id, const std::string& data) {
+        return send_to_peer_by_hash(peer_id, data);
+    }
+    int broadcast_to_peers(const std::string& data) {
+        return static_cast<int>(node_.broadcast_data(data_kind::text, data));
+    }
+    int broadcast_string_to_peers(const std::string& data) { return broadcast_to_peers(data); }
+
+    bool send_binary_to_peer_id(const std::string& peer_id, const std::vector<std::uint8_t>& data) {
+        return !node_.send_data(peer_id, data_kind::binary, as_view(data));
+    }
+    bool send_binary_to_peer(socket_t socket, const std::vector<std::uint8_t>& data) {
+        const auto id = get_peer_id(socket);
+        return !id.empty() && send_binary_to_peer_id(id, data);
+    }
+    int broadcast_binary_to_peers(const std::vector<std::uint8_t>& data) {
+        return static_cast<int>(node_.broadcast_data(data_kind::binary, as_view(data)));
+    }
+
+    // ---- legacy callbacks (on the network thread)
+
+    void set_connection_callback(ConnectionCallback cb) { store(connection_callback_, std::move(cb)); }
+    void set_disconnect_callback(DisconnectCallback cb) { store(disconnect_callback_, std::move(cb)); }
+    // Text data; also binary data when no binary callback is set.
+    void set_data_callback(DataCallback cb) { store(string_callback_, std::move(cb)); }
+    void set_string_data_callback(StringDataCallback cb) { store(string_callback_, std::move(cb)); }
+    void set_binary_data_callback(BinaryDataCallback cb) { store(binary_callback_, std::move(cb)); }
+
+    // ---- peers
+
+    int get_peer_count() const { return static_cast<int>(node_.peer_count()); }
+    std::string get_our_peer_id() const { return node_.peer_id(); }
+    std::vector<RatsPeer> get_all_peers() const {
+        std::vector<RatsPeer> out;
+        for (const auto& info : node_.peers()) out.push_back(to_rats_peer(info));
+        return out;
+    }
+    std::optional<RatsPeer> get_peer_by_id(const std::string& peer_id) const {
+        const auto info = node_.find_peer(peer_id);
+        if (!info) return std::nullopt;
+        return to_rats_peer(*info);
+    }
+    std::string get_peer_id(socket_t socket) const {
+        for (const auto& info : node_.peers())
+            if (info.connection == socket) return info.peer_id;
+        return {};
+    }
+    socket_t get_peer_socket_by_id(const std::string& peer_id) const {
+        const auto info = node_.find_peer(peer_id);
+        return info ? info->connection : INVALID_SOCKET_VALUE;
+    }
+    int get_max_peers() const { return static_cast<int>(node_.max_peers()); }
+    void set_max_peers(int max_peers) { node_.set_max_peers(static_cast<std::size_t>(std::max(0, max_peers))); }
+    bool is_peer_limit_reached() const { return node_.peer_count() >= node_.max_peers(); }
+
+    // Upstream's keys, plus traffic counters.
+    nlohmann::json get_connection_statistics() const {
+        const auto s = node_.statistics();
+        const auto peers = node_.peer_count();
+        return {{"total_peers", peers},
+                {"validated_peers", peers},
+                {"max_peers", node_.max_peers()},
+                {"running", node_.is_running()},
+                {"listen_port", node_.listen_port()},
+                {"our_peer_id", node_.peer_id()},
+                {"encryption_enabled", Node::crypto_type::encrypted},
+                {"dht_running", false},
+                {"mdns_running", false},
+                {"bytes_sent", s.bytes_sent},
+                {"bytes_received", s.bytes_received},
+                {"messages_sent", s.messages_sent},
+                {"messages_received", s.messages_received},
+                {"connections_accepted", s.connections_accepted},
+                {"connections_initiated", s.connections_initiated},
+                {"handshakes_failed", s.handshakes_failed},
+                {"peers_dropped", s.peers_dropped},
+                {"sends_rejected", s.sends_rejected}};
+    }
+
+    // ---- logging (default: warnings and errors on stderr)
+
+    void set_log_level(LogLevel level) { node_.log().set_level(static_cast<log_level>(static_cast<int>(level) + 1)); }
+    void set_log_level(const std::string& level) {
+        std::string upper(level);
+        std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return std::toupper(c); });
+        if (upper == "DEBUG")
+            set_log_level(LogLevel::DEBUG);
+        else if (upper == "WARN" || upper == "WARNING")
+            set_log_level(LogLevel::WARN);
+        else if (upper == "ERROR")
+            set_log_level(LogLevel::ERROR);
+        else
+            set_log_level(LogLevel::INFO);
+    }
+    LogLevel get_log_level() const {
+        const auto level = node_.log().level();
+        if (level <= log_level::debug) return LogLevel::DEBUG;
+        return static_cast<LogLevel>(std::min(3, static_cast<int>(level) - 1));
+    }
+    void set_console_logging_enabled(bool enabled) { node_.log().set_level(enabled ? log_level::warn : log_level::off); }
+    // Receives every message at or above the level instead of stderr; empty restores stderr.
+    void set_log_sink(logger::sink_type sink) { node_.log().set_sink(std::move(sink)); }
+
+    // The composed node, for what the seed API does not cover (completion tokens, modules).
+    Node& get_node() noexcept { return node_; }
+    const Node& get_node() const noexcept { return node_; }
+
+private:
+    static node_options make_options(int listen_port, int max_peers, const std::string& bind_address) {
+        node_options options;
+        options.listen_port = static_cast<std::uint16_t>(std::clamp(listen_port, 0, 65535));
+        options.max_peers = static_cast<std::size_t>(std::max(0, max_peers));
+        if (!bind_address.empty()) options.bind_address = bind_address;
+        return options;
+    }
+
+    static std::string_view as_view(const std::vector<std::uint8_t>& data) {
+        return {reinterpret_cast<const char*>(data.data()), data.size()};
+    }
+
+    static RatsPeer to_rats_peer(const peer_info& info) {
+        RatsPeer peer;
+        peer.peer_id = info.peer_id;
+        detail::host_port address;
+        if (detail::parse_host_port(info.address, address)) peer.ip = address.host;
+        peer.port = info.listen_port;
+        peer.socket = info.connection;
+        peer.normalized_address = info.address;
+        peer.connected_at = info.connected_at;
+        peer.is_outgoing = info.outbound;
+        peer.version = info.agent;
+        peer.encryption_enabled = info.encrypted;
+        return peer;
+    }
+
+    template <class Callback>
+    void store(std::shared_ptr<const Callback>& slot, Callback cb) {
+        auto shared = cb ? std::make_shared<const Callback>(std::move(cb)) : nullptr;
+        std::lock_guard<std::mutex> lock(callbacks_mutex_);
+        slot = std::move(shared);
+    }
+    template <class Callback>
+    std::shared_ptr<const Callback> load(const std::shared_ptr<const Callback>& slot) const {
+        std::lock_guard<std::mutex> lock(callbacks_mutex_);
+        return slot;
+    }
+
+    asio::io_context io_{1};
+    asio::executor_work_guard<asio::io_context::executor_type> work_;
+    Node node_;
+    std::string bind_address_;
+    std::thread thread_;
+    std::mutex lifecycle_mutex_;
+    mutable std::mutex callbacks_mutex_;
+    std::shared_ptr<const ConnectionCallback> connection_callback_;
+    std::shared_ptr<const DisconnectCallback> disconnect_callback_;
+    std::shared_ptr<const StringDataCallback> string_callback_;
+    std::shared_ptr<const BinaryDataCallback> binary_callback_;
+};
+
+}  // namespace librats
+
+#endif

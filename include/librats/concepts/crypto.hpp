@@ -1,0 +1,95 @@
+#ifndef LIBRATS_CONCEPTS_CRYPTO_HPP
+#define LIBRATS_CONCEPTS_CRYPTO_HPP
+
+// Crypto: how a connection is secured. plaintext and (later) noise_xx<Suite> model it.
+// Minimal shape (see crypto/plaintext.hpp for a full model):
+//
+//   struct my_crypto {
+//     static constexpr std::uint8_t wire_id;       // announced in the preamble; both ends must agree
+//     const std::string& local_peer_id() const;    // our identity as peers will see it
+//     class cipher {                               // one per established connection, both directions
+//       static constexpr std::size_t tag_size;     // bytes a sealed record grows by
+//       static constexpr bool is_identity;         // true if seal/open change nothing
+//       void seal(unsigned char* data, std::size_t size, unsigned char* tag_out);
+//       std::error_code open(unsigned char* data, std::size_t size_with_tag);   // in place
+//     };
+//     class handshake {                            // sans-I/O: the node moves the messages
+//       enum class action { write, read, done };
+//       handshake(const my_crypto&, bool initiator, std::string_view prologue, std::string local_payload);
+//       action next() const;
+//       std::error_code write_message(std::string& out);        // appends the next message
+//       std::error_code read_message(std::string_view message);
+//       const std::string& remote_payload() const;              // valid once done
+//       std::string authenticated_peer_id() const;              // "" if the crypto proves no identity
+//       cipher split();
+//     };
+//   };
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+namespace librats::concepts {
+
+namespace detail {
+
+template <class C, class = void>
+struct has_crypto_identity : std::false_type {};
+template <class C>
+struct has_crypto_identity<C, std::void_t<decltype(std::uint8_t{C::wire_id}),
+                                          decltype(std::string{std::declval<const C&>().local_peer_id()})>>
+    : std::true_type {};
+
+template <class C, class = void>
+struct has_cipher : std::false_type {};
+template <class C>
+struct has_cipher<
+    C, std::void_t<decltype(std::size_t{C::cipher::tag_size}), decltype(bool{C::cipher::is_identity}),
+                   decltype(std::declval<typename C::cipher&>().seal(std::declval<unsigned char*>(), std::size_t{},
+                                                                     std::declval<unsigned char*>())),
+                   decltype(std::error_code{
+                       std::declval<typename C::cipher&>().open(std::declval<unsigned char*>(), std::size_t{})})>>
+    : std::true_type {};
+
+template <class C, class = void>
+struct has_handshake : std::false_type {};
+template <class C>
+struct has_handshake<
+    C, std::void_t<typename C::cipher,
+                   decltype(typename C::handshake(std::declval<const C&>(), true, std::string_view(), std::string())),
+                   decltype(std::declval<const typename C::handshake&>().next() == C::handshake::action::done),
+                   decltype(C::handshake::action::write), decltype(C::handshake::action::read),
+                   decltype(std::error_code{std::declval<typename C::handshake&>().write_message(
+                       std::declval<std::string&>())}),
+                   decltype(std::error_code{std::declval<typename C::handshake&>().read_message(std::string_view())}),
+                   decltype(std::string{std::declval<const typename C::handshake&>().remote_payload()}),
+                   decltype(std::string{std::declval<const typename C::handshake&>().authenticated_peer_id()})>>
+    : std::is_convertible<decltype(std::declval<typename C::handshake&>().split()), typename C::cipher> {};
+
+}  // namespace detail
+
+template <class C>
+inline constexpr bool is_crypto_v = detail::has_crypto_identity<C>::value && detail::has_cipher<C>::value &&
+                                    detail::has_handshake<C>::value;
+
+template <class C>
+constexpr bool check_crypto() {
+    static_assert(detail::has_crypto_identity<C>::value,
+                  "Crypto: missing `static constexpr std::uint8_t wire_id` or `local_peer_id()` "
+                  "(see librats/concepts/crypto.hpp)");
+    static_assert(detail::has_cipher<C>::value,
+                  "Crypto: missing `cipher` with tag_size, is_identity, seal(data, size, tag), open(data, size) "
+                  "(see librats/concepts/crypto.hpp)");
+    static_assert(detail::has_handshake<C>::value,
+                  "Crypto: missing `handshake` with next(), write_message, read_message, remote_payload, "
+                  "authenticated_peer_id, split() (see librats/concepts/crypto.hpp)");
+    return true;
+}
+
+}  // namespace librats::concepts
+
+#endif

@@ -1,0 +1,612 @@
+#ifndef LIBRATS_DETAIL_PEER_SESSION_HPP
+#define LIBRATS_DETAIL_PEER_SESSION_HPP
+
+// One connection: preamble and crypto handshake, then records in both directions. Everything
+// but enqueue() runs on the node's strand (the stream's executor); enqueue() may be called from
+// any thread and only touches the send queue under its mutex.
+
+#include <librats/config.hpp>
+#include <librats/detail/buffer_pool.hpp>
+#include <librats/detail/endian.hpp>
+#include <librats/detail/unique_function.hpp>
+#include <librats/error.hpp>
+#include <librats/log.hpp>
+#include <librats/peer_info.hpp>
+#include <librats/wire/frame.hpp>
+#include <librats/wire/handshake.hpp>
+
+#include <asio.hpp>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace librats::detail {
+
+using clock = std::chrono::steady_clock;
+using send_completion = unique_function<void(std::error_code)>;
+
+// The pending outcome of a dial: completed once, by timeout, failure or handshake.
+struct connect_attempt {
+    unique_function<void(std::error_code, std::string)> handler;
+
+    void complete(std::error_code ec, std::string peer_id) {
+        if (!handler) return;
+        auto h = std::move(handler);
+        handler = nullptr;
+        h(ec, std::move(peer_id));
+    }
+};
+
+// Counters shared by a node's sessions; relaxed atomics, read by statistics().
+struct node_counters {
+    std::atomic<std::uint64_t> bytes_sent{0}, bytes_received{0}, messages_sent{0}, messages_received{0},
+        connections_accepted{0}, connections_initiated{0}, handshakes_failed{0}, peers_dropped{0}, sends_rejected{0};
+};
+
+template <class Transport, class Crypto>
+class peer_session;
+
+// What a session needs from its node.
+template <class Transport, class Crypto>
+class session_owner {
+public:
+    using session_ptr = std::shared_ptr<peer_session<Transport, Crypto>>;
+
+    virtual ~session_owner() = default;
+    // The handshake finished and the peer is known: accept (empty) or refuse it.
+    virtual std::error_code on_handshake_complete(const session_ptr& session) = 0;
+    // A binary, text or JSON frame; an error drops the peer.
+    virtual std::error_code on_frame(const session_ptr& session, wire::frame_type type, std::string_view payload) = 0;
+    // The session began closing (once); ec says why.
+    virtual void on_closed(const session_ptr& session, std::error_code ec) = 0;
+    // The send queue drained below half its limit after a send was refused.
+    virtual void on_writable(const session_ptr& session) = 0;
+
+    virtual const Crypto& crypto() const = 0;
+    virtual const node_options& options() const = 0;
+    virtual const logger& log() const = 0;
+    virtual node_counters& counters() = 0;
+    virtual buffer_pool& buffers() = 0;
+};
+
+template <class Transport, class Crypto>
+class peer_session : public std::enable_shared_from_this<peer_session<Transport, Crypto>> {
+public:
+    using stream_type = typename Transport::stream_type;
+    using owner_type = session_owner<Transport, Crypto>;
+    using cipher_type = typename Crypto::cipher;
+    using handshake_type = typename Crypto::handshake;
+
+    enum class state { handshaking, open, closing, closed };
+
+    peer_session(stream_type stream, std::shared_ptr<owner_type> owner, connection_id id, bool outbound)
+        : stream_(std::move(stream)),
+          owner_(std::move(owner)),
+          parser_(owner_->options().max_message_size),
+          linger_timer_(stream_.get_executor()) {
+        info_.connection = id;
+        info_.outbound = outbound;
+        info_.encrypted = Crypto::encrypted;
+        info_.address = Transport::remote_address(stream_);
+        started_ = clock::now();
+    }
+
+    const peer_info& info() const noexcept { return info_; }
+    state current_state() const noexcept { return state_; }
+    bool is_open() const noexcept { return state_ == state::open; }
+    const wire::hello& remote_hello() const noexcept { return remote_hello_; }
+    const wire::hello& local_hello() const noexcept { return local_hello_; }
+    const std::string& initiator_id() const noexcept { return info_.outbound ? local_hello_.peer_id : info_.peer_id; }
+    std::uint64_t initiator_nonce() const noexcept { return info_.outbound ? local_hello_.nonce : remote_hello_.nonce; }
+
+    void set_connect_attempt(std::shared_ptr<connect_attempt> attempt) { attempt_ = std::move(attempt); }
+    const std::shared_ptr<connect_attempt>& attempt() const noexcept { return attempt_; }
+
+    // Starts the handshake. A non-zero refusal (an errc) is announced in our preamble instead.
+    void start(wire::hello local_hello, std::uint8_t refusal = 0) {
+        local_hello_ = std::move(local_hello);
+        const auto preamble = wire::make_preamble(Crypto::wire_id, refusal);
+        hs_out_.assign(reinterpret_cast<const char*>(preamble.data()), preamble.size());
+        if (refusal != 0) {
+            write_handshake_bytes([self = this->shared_from_this(), refusal] {
+                self->close(make_error_code(static_cast<errc>(refusal)), close_mode::linger);
+            });
+            return;
+        }
+        hs_.emplace(owner_->crypto(), info_.outbound, prologue(), wire::encode_hello(local_hello_));
+        if (info_.outbound && !append_handshake_message()) return;
+        write_handshake_bytes([self = this->shared_from_this()] { self->read_preamble(); });
+    }
+
+    // Queues a frame of `size` bytes written by `write(std::string&)`. Control frames (pongs,
+    // goodbyes) ignore the limit. On refusal the completion (if any) still runs, with the error.
+    template <class Writer>
+    std::error_code enqueue(std::size_t size, Writer&& write, send_completion done, bool control = false) {
+        std::error_code ec;
+        bool kick = false;
+        {
+            std::lock_guard<std::mutex> lock(send_mutex_);
+            if (send_closed_) {
+                ec = send_closed_reason_;
+            } else if (!control && queued_bytes_ > 0 && queued_bytes_ + size > owner_->options().send_queue_limit) {
+                blocked_ = true;
+                ec = errc::send_queue_full;
+            } else {
+                write(pending_);
+                queued_bytes_ += size;
+                if (done) pending_callbacks_.push_back(std::move(done));
+                kick = !write_scheduled_ && writes_enabled_;
+                if (kick) write_scheduled_ = true;
+            }
+        }
+        if (ec) {
+            if (done) done(ec);
+            return ec;
+        }
+        if (kick) asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->start_write(); });
+        return {};
+    }
+
+    // Moves what was queued here and not yet written to `successor`: a duplicate connection
+    // is being replaced and no queued message may be lost.
+    void hand_over_queue(peer_session& successor) {
+        std::string bytes;
+        std::vector<send_completion> callbacks;
+        {
+            std::lock_guard<std::mutex> lock(send_mutex_);
+            bytes.swap(pending_);
+            callbacks.swap(pending_callbacks_);
+            queued_bytes_ -= bytes.size();
+        }
+        if (bytes.empty() && callbacks.empty()) return;
+        std::lock_guard<std::mutex> lock(successor.send_mutex_);
+        successor.pending_.insert(0, bytes);
+        successor.queued_bytes_ += bytes.size();
+        successor.pending_callbacks_.insert(successor.pending_callbacks_.begin(),
+                                            std::make_move_iterator(callbacks.begin()),
+                                            std::make_move_iterator(callbacks.end()));
+    }
+
+    // Periodic checks, from the node's timer.
+    void on_tick(clock::time_point now) {
+        const auto& opt = owner_->options();
+        if (state_ == state::handshaking) {
+            if (now - started_ > opt.handshake_timeout) close(errc::handshake_timeout);
+            return;
+        }
+        if (state_ != state::open) return;
+        if (record_started_ && now - *record_started_ > opt.frame_timeout) return close(errc::frame_timeout);
+        if (now - last_received_ > opt.idle_timeout) return close(errc::idle_timeout);
+        if (now - last_sent_ >= opt.keepalive_interval) {
+            last_sent_ = now;  // one ping per interval even if the write is still pending
+            send_control(wire::frame_type::ping, std::string_view());
+        }
+    }
+
+    enum class close_mode {
+        abort,    // close the stream now
+        linger,   // half-close, then read until the peer closes (or close_linger passes)
+        goodbye,  // flush a goodbye frame naming the reason, then linger
+    };
+
+    // Closes the connection (once): queued sends fail with ec, the owner hears of it at once.
+    // Lingering keeps our close from resetting the connection before the peer read our last bytes.
+    void close(std::error_code ec, close_mode mode = close_mode::goodbye) {
+        if (state_ == state::closing || state_ == state::closed) return;
+        if (mode == close_mode::goodbye && state_ != state::open) mode = close_mode::abort;
+        state_ = state::closing;
+        close_reason_ = ec;
+        {
+            std::lock_guard<std::mutex> lock(send_mutex_);
+            send_closed_ = true;
+            send_closed_reason_ = ec;
+        }
+        // A goodbye goes out after what is already queued; other modes drop the queue now.
+        if (mode != close_mode::goodbye) fail_pending(ec);
+        auto self = this->shared_from_this();
+        owner_->on_closed(self, ec);
+        if (mode == close_mode::abort) return finish_close();
+        linger_timer_.expires_after(owner_->options().close_linger);
+        linger_timer_.async_wait([self](std::error_code timer_ec) {
+            if (!timer_ec) self->finish_close();
+        });
+        if (!read_pending_) wait_readable();
+        if (mode == close_mode::linger) return Transport::shutdown_send(stream_);
+        const bool local = ec == errc::closed_by_request || ec == errc::shutting_down;
+        const auto code = local || ec.category() != error_category() ? 0 : ec.value();
+        const auto goodbye = wire::encode_goodbye(static_cast<std::uint16_t>(code), ec.message());
+        std::lock_guard<std::mutex> lock(send_mutex_);
+        wire::append_frame(pending_, wire::frame_type::goodbye, goodbye);
+        queued_bytes_ += wire::frame_header_size + goodbye.size();
+        flush_then_shutdown_ = true;
+        if (!write_scheduled_) {
+            write_scheduled_ = true;
+            asio::post(stream_.get_executor(), [self] { self->start_write(); });
+        }
+    }
+
+    std::error_code close_reason() const noexcept { return close_reason_; }
+
+private:
+    std::string prologue() const {
+        // Binds the handshake to the protocol and the crypto both sides announced.
+        std::string p = protocol_name;
+        p.push_back(static_cast<char>(protocol_version));
+        p.push_back(static_cast<char>(Crypto::wire_id));
+        return p;
+    }
+
+    bool append_handshake_message() {
+        std::string message;
+        if (auto ec = hs_->write_message(message)) {
+            close(ec, close_mode::abort);
+            return false;
+        }
+        if (message.size() > wire::max_handshake_message_size) {
+            close(errc::malformed_frame, close_mode::abort);
+            return false;
+        }
+        unsigned char length[2];
+        put_u16(length, static_cast<std::uint16_t>(message.size()));
+        hs_out_.append(reinterpret_cast<const char*>(length), 2);
+        hs_out_.append(message);
+        return true;
+    }
+
+    template <class Next>
+    void write_handshake_bytes(Next next) {
+        asio::async_write(stream_, asio::buffer(hs_out_),
+                          [self = this->shared_from_this(), next = std::move(next)](std::error_code ec, std::size_t n) {
+                              self->owner_->counters().bytes_sent += n;
+                              self->hs_out_.clear();
+                              if (self->state_ != state::handshaking) return;
+                              if (ec) return self->close(ec, close_mode::abort);
+                              next();
+                          });
+    }
+
+    void read_preamble() {
+        hs_in_.resize(wire::preamble_size);
+        asio::async_read(stream_, asio::buffer(hs_in_), [self = this->shared_from_this()](std::error_code ec, std::size_t n) {
+            self->owner_->counters().bytes_received += n;
+            if (self->state_ != state::handshaking) return;
+            if (ec) return self->close(ec == asio::error::eof ? make_error_code(errc::peer_closed) : ec, close_mode::abort);
+            wire::preamble remote;
+            std::memcpy(remote.data(), self->hs_in_.data(), remote.size());
+            wire::preamble_info info;
+            if (auto perr = wire::parse_preamble(remote, info)) return self->close(perr, close_mode::abort);
+            if (info.refusal != 0) return self->close(make_error_code(static_cast<errc>(info.refusal)), close_mode::abort);
+            if (info.crypto_id != Crypto::wire_id) return self->close(errc::encryption_mismatch, close_mode::abort);
+            self->handshake_step();
+        });
+    }
+
+    void handshake_step() {
+        switch (hs_->next()) {
+        case handshake_type::action::write:
+            if (!append_handshake_message()) return;
+            write_handshake_bytes([self = this->shared_from_this()] { self->handshake_step(); });
+            return;
+        case handshake_type::action::read:
+            hs_in_.resize(2);
+            asio::async_read(stream_, asio::buffer(hs_in_), [self = this->shared_from_this()](std::error_code ec, std::size_t n) {
+                self->owner_->counters().bytes_received += n;
+                if (self->state_ != state::handshaking) return;
+                if (ec) return self->close(ec == asio::error::eof ? make_error_code(errc::peer_closed) : ec, close_mode::abort);
+                const auto length = get_u16(reinterpret_cast<const unsigned char*>(self->hs_in_.data()));
+                if (length == 0) return self->close(errc::malformed_frame, close_mode::abort);
+                self->read_handshake_message(length);
+            });
+            return;
+        case handshake_type::action::done:
+            finish_handshake();
+            return;
+        }
+    }
+
+    void read_handshake_message(std::size_t length) {
+        hs_in_.resize(length);
+        asio::async_read(stream_, asio::buffer(hs_in_), [self = this->shared_from_this()](std::error_code ec, std::size_t n) {
+            self->owner_->counters().bytes_received += n;
+            if (self->state_ != state::handshaking) return;
+            if (ec) return self->close(ec == asio::error::eof ? make_error_code(errc::peer_closed) : ec, close_mode::abort);
+            if (auto herr = self->hs_->read_message(self->hs_in_)) return self->close(herr, close_mode::abort);
+            self->handshake_step();
+        });
+    }
+
+    void finish_handshake() {
+        if (auto ec = wire::parse_hello(hs_->remote_payload(), remote_hello_)) return close(ec, close_mode::abort);
+        const auto authenticated = hs_->authenticated_peer_id();
+        if (!authenticated.empty() && authenticated != remote_hello_.peer_id) return close(errc::peer_id_mismatch, close_mode::abort);
+        info_.peer_id = remote_hello_.peer_id;
+        info_.listen_port = remote_hello_.listen_port;
+        info_.agent = remote_hello_.agent;
+        cipher_.emplace(hs_->split());
+        hs_.reset();
+        std::string().swap(hs_in_);
+        std::string().swap(hs_out_);
+        const auto now = clock::now();
+        info_.connected_at = now;
+        last_received_ = now;
+        last_sent_ = now;
+        state_ = state::open;
+        if (auto ec = owner_->on_handshake_complete(this->shared_from_this())) return close(ec);
+        if (state_ != state::open) return;
+        bool kick = false;
+        {
+            std::lock_guard<std::mutex> lock(send_mutex_);
+            writes_enabled_ = true;
+            kick = !pending_.empty() && !write_scheduled_;
+            if (kick) write_scheduled_ = true;
+        }
+        if (kick) start_write();
+        wait_readable();
+    }
+
+    void send_control(wire::frame_type type, std::string_view payload) {
+        enqueue(
+            wire::frame_header_size + payload.size(),
+            [&](std::string& out) { wire::append_frame(out, type, payload); }, nullptr, true);
+    }
+
+    // ---- reading: wait for readiness, then drain with non-blocking reads into a pooled buffer
+    void wait_readable() {
+        read_pending_ = true;
+        stream_.async_wait(asio::socket_base::wait_read,
+                           [self = this->shared_from_this()](std::error_code ec) { self->on_readable(ec); });
+    }
+
+    void on_readable(std::error_code ec) {
+        read_pending_ = false;
+        if (state_ == state::closed) return;
+        if (ec) return read_failed(ec);
+        if (!rbuf_) rbuf_ = owner_->buffers().acquire();
+        // Bounded so one busy peer cannot starve the others sharing the strand.
+        for (int round = 0; round < 16; ++round) {
+            const auto n = stream_.read_some(asio::buffer(rbuf_.get() + rend_, buffer_pool::buffer_size - rend_), ec);
+            if (ec == asio::error::would_block || ec == asio::error::try_again) {
+                ec.clear();
+                break;
+            }
+            if (ec) return read_failed(ec);
+            owner_->counters().bytes_received += n;
+            rend_ += n;
+            if (state_ == state::open) process_records();
+            if (state_ == state::closed) return;
+            if (state_ == state::closing) rbegin_ = rend_ = 0;  // draining until the peer's close
+        }
+        if (rbegin_ == rend_) {
+            rbegin_ = rend_ = 0;
+            owner_->buffers().release(std::move(rbuf_));
+        }
+        wait_readable();
+    }
+
+    void read_failed(std::error_code ec) {
+        if (state_ == state::closing) return finish_close();
+        if (ec == asio::error::eof) ec = errc::peer_closed;
+        close(ec, close_mode::abort);
+    }
+
+    // Opens and parses every whole record in the buffer. False once the session closed.
+    bool process_records() {
+        constexpr std::size_t header = 2;
+        while (rend_ - rbegin_ >= header) {
+            unsigned char* record = rbuf_.get() + rbegin_;
+            const std::size_t length = get_u16(record);
+            if (length <= cipher_type::tag_size) {
+                close(errc::malformed_frame);
+                return false;
+            }
+            if (rend_ - rbegin_ < header + length) break;
+            if (auto ec = cipher_->open(record + header, length)) {
+                close(ec);
+                return false;
+            }
+            last_received_ = clock::now();
+            auto self = this->shared_from_this();
+            const auto ec = parser_.feed(record + header, length - cipher_type::tag_size,
+                                         [this, &self](wire::frame_type type, std::string_view payload) {
+                                             return handle_frame(self, type, payload);
+                                         });
+            if (state_ != state::open) return false;
+            if (ec) {
+                close(ec);
+                return false;
+            }
+            rbegin_ += header + length;
+        }
+        if (rbegin_ == rend_) {
+            rbegin_ = rend_ = 0;
+            record_started_.reset();
+        } else {
+            if (!record_started_) record_started_ = clock::now();
+            if (buffer_pool::buffer_size - rend_ < header + 65535) {
+                std::memmove(rbuf_.get(), rbuf_.get() + rbegin_, rend_ - rbegin_);
+                rend_ -= rbegin_;
+                rbegin_ = 0;
+            }
+        }
+        return true;
+    }
+
+    std::error_code handle_frame(const std::shared_ptr<peer_session>& self, wire::frame_type type,
+                                 std::string_view payload) {
+        switch (type) {
+        case wire::frame_type::ping: send_control(wire::frame_type::pong, payload); return {};
+        case wire::frame_type::pong: return {};
+        case wire::frame_type::goodbye: {
+            wire::goodbye_payload goodbye;
+            if (auto ec = wire::parse_goodbye(payload, goodbye)) return ec;
+            owner_->log().info("peer ", info_.peer_id, " (", info_.address, ") said goodbye: ", goodbye.reason);
+            const bool known = goodbye.code > 0 && goodbye.code <= static_cast<int>(errc::closed_by_request);
+            close(known ? make_error_code(static_cast<errc>(goodbye.code)) : make_error_code(errc::peer_closed),
+                  close_mode::linger);
+            return {};
+        }
+        default:
+            owner_->counters().messages_received++;
+            return owner_->on_frame(self, type, payload);
+        }
+    }
+
+    // ---- writing: swap the queue out, cut it into records, one gathered write
+    void start_write() {
+        std::size_t batch_size = 0;
+        {
+            std::lock_guard<std::mutex> lock(send_mutex_);
+            if (pending_.empty() || state_ == state::closed) {
+                write_scheduled_ = false;
+                return;
+            }
+            writing_.swap(pending_);
+            writing_callbacks_.swap(pending_callbacks_);
+            batch_size = writing_.size();
+        }
+        constexpr std::size_t max_plain = 65535 - cipher_type::tag_size;
+        const std::size_t records = (batch_size + max_plain - 1) / max_plain;
+        gather_.clear();
+        if constexpr (cipher_type::is_identity) {
+            record_headers_.resize(records);
+            for (std::size_t i = 0; i < records; ++i) {
+                const auto offset = i * max_plain;
+                const auto size = std::min(max_plain, batch_size - offset);
+                put_u16(record_headers_[i].data(), static_cast<std::uint16_t>(size));
+                gather_.push_back(asio::buffer(record_headers_[i]));
+                gather_.push_back(asio::buffer(writing_.data() + offset, size));
+            }
+        } else {
+            sealed_.resize(batch_size + records * (2 + cipher_type::tag_size));
+            auto* out = reinterpret_cast<unsigned char*>(sealed_.data());
+            for (std::size_t i = 0; i < records; ++i) {
+                const auto offset = i * max_plain;
+                const auto size = std::min(max_plain, batch_size - offset);
+                put_u16(out, static_cast<std::uint16_t>(size + cipher_type::tag_size));
+                std::memcpy(out + 2, writing_.data() + offset, size);
+                cipher_->seal(out + 2, size, out + 2 + size);
+                out += 2 + size + cipher_type::tag_size;
+            }
+            gather_.push_back(asio::buffer(sealed_));
+        }
+        asio::async_write(stream_, gather_, [self = this->shared_from_this(), batch_size](std::error_code ec, std::size_t n) {
+            self->on_write_done(ec, n, batch_size);
+        });
+    }
+
+    void on_write_done(std::error_code ec, std::size_t written, std::size_t batch_size) {
+        owner_->counters().bytes_sent += written;
+        auto callbacks = std::move(writing_callbacks_);
+        writing_callbacks_.clear();
+        for (auto& done : callbacks) done(ec);
+        writing_.clear();
+        if (writing_.capacity() > 64 * 1024) std::string().swap(writing_);
+        if (sealed_.capacity() > 64 * 1024) std::string().swap(sealed_);
+        if (ec) {
+            {
+                std::lock_guard<std::mutex> lock(send_mutex_);
+                write_scheduled_ = false;
+                queued_bytes_ -= batch_size;
+            }
+            if (state_ == state::closing) return finish_close();
+            return close(ec, close_mode::abort);
+        }
+        last_sent_ = clock::now();
+        bool more = false;
+        bool notify = false;
+        bool shutdown = false;
+        {
+            std::lock_guard<std::mutex> lock(send_mutex_);
+            queued_bytes_ -= batch_size;
+            notify = blocked_ && queued_bytes_ <= owner_->options().send_queue_limit / 2;
+            if (notify) blocked_ = false;
+            more = !pending_.empty();
+            if (!more) {
+                write_scheduled_ = false;
+                shutdown = flush_then_shutdown_;
+                if (pending_.capacity() > 16 * 1024) std::string().swap(pending_);
+            }
+        }
+        if (notify && state_ == state::open) owner_->on_writable(this->shared_from_this());
+        if (more) return start_write();
+        if (shutdown) Transport::shutdown_send(stream_);
+    }
+
+    void fail_pending(std::error_code ec) {
+        std::vector<send_completion> failed;
+        {
+            std::lock_guard<std::mutex> lock(send_mutex_);
+            failed.swap(pending_callbacks_);
+            queued_bytes_ -= pending_.size();
+            pending_.clear();
+        }
+        for (auto& done : failed) done(ec);
+    }
+
+    void finish_close() {
+        if (state_ == state::closed) return;
+        state_ = state::closed;
+        fail_pending(close_reason_);
+        std::error_code ignored;
+        linger_timer_.cancel();
+        stream_.close(ignored);
+        rbegin_ = rend_ = 0;
+        owner_->buffers().release(std::move(rbuf_));
+    }
+
+    stream_type stream_;
+    std::shared_ptr<owner_type> owner_;
+    peer_info info_;
+    wire::hello local_hello_;
+    wire::hello remote_hello_;
+    state state_ = state::handshaking;
+    std::error_code close_reason_;
+    clock::time_point started_;
+    std::shared_ptr<connect_attempt> attempt_;
+
+    std::optional<handshake_type> hs_;
+    std::string hs_in_;
+    std::string hs_out_;
+    std::optional<cipher_type> cipher_;
+
+    std::unique_ptr<unsigned char[]> rbuf_;
+    std::size_t rbegin_ = 0;
+    std::size_t rend_ = 0;
+    wire::frame_parser parser_;
+    clock::time_point last_received_{};
+    clock::time_point last_sent_{};
+    std::optional<clock::time_point> record_started_;
+    bool read_pending_ = false;
+
+    std::mutex send_mutex_;
+    std::string pending_;
+    std::vector<send_completion> pending_callbacks_;
+    std::size_t queued_bytes_ = 0;
+    bool write_scheduled_ = false;
+    bool writes_enabled_ = false;
+    bool blocked_ = false;
+    bool send_closed_ = false;
+    bool flush_then_shutdown_ = false;
+    std::error_code send_closed_reason_;
+
+    std::string writing_;
+    std::vector<send_completion> writing_callbacks_;
+    std::string sealed_;
+    std::vector<std::array<unsigned char, 2>> record_headers_;
+    std::vector<asio::const_buffer> gather_;
+    asio::steady_timer linger_timer_;
+};
+
+}  // namespace librats::detail
+
+#endif

@@ -1,0 +1,29 @@
+#ifndef LIBRATS_LIBRATS_HPP
+#define LIBRATS_LIBRATS_HPP
+
+// librats: the default composition, and the amalgamation root of single_include/.
+//
+//   librats::node        basic_node over TCP with the default crypto and discovery modules
+//   librats::RatsClient  the seed API over librats::node, with its own network thread
+//
+// Compose your own with basic_node<Transport, Crypto, Discovery...> (librats/node.hpp).
+
+#include <librats/client.hpp>
+#include <librats/config.hpp>
+#include <librats/crypto/plaintext.hpp>
+#include <librats/discovery/static_peers.hpp>
+#include <librats/error.hpp>
+#include <librats/log.hpp>
+#include <librats/node.hpp>
+#include <librats/peer_info.hpp>
+#include <librats/transport/tcp.hpp>
+#include <librats/version.hpp>
+
+namespace librats {
+
+using node = basic_node<tcp_transport, plaintext, static_peers>;
+using RatsClient = basic_rats_client<node>;
+
+}  // namespace librats
+
+#endif

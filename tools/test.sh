@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The whole test suite: the plain build, then ASan+UBSan and TSan builds (clang-14), each run
+# with ctest. Usage: bash tools/test.sh [plain|asan|tsan ...]   (default: all three)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash tools/install-deps.sh
+
+jobs=$(nproc)
+configs=("$@")
+[ ${#configs[@]} -eq 0 ] && configs=(plain asan tsan)
+
+run_config() {
+  local name=$1 dir=build-$1
+  shift
+  echo "=== $name ==="
+  cmake -S . -B "$dir" -G Ninja "$@" >/dev/null
+  cmake --build "$dir" -j "$jobs"
+  ctest --test-dir "$dir" --output-on-failure -j "$jobs" --timeout 300
+}
+
+for config in "${configs[@]}"; do
+  case $config in
+    plain) run_config plain -DCMAKE_BUILD_TYPE=RelWithDebInfo ;;
+    asan)
+      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=1 \
+      run_config asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++-14 \
+        -DLIBRATS_BUILD_BENCH=OFF -DLIBRATS_BUILD_EXAMPLES=OFF \
+        "-DCMAKE_CXX_FLAGS=-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" ;;
+    tsan)
+      TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+      run_config tsan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++-14 \
+        -DLIBRATS_BUILD_BENCH=OFF -DLIBRATS_BUILD_EXAMPLES=OFF \
+        "-DCMAKE_CXX_FLAGS=-O1 -fsanitize=thread" ;;
+    *) echo "unknown configuration: $config" >&2; exit 2 ;;
+  esac
+done
+echo "all test configurations passed: ${configs[*]}"
