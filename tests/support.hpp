@@ -8,6 +8,7 @@
 #include <asio.hpp>
 
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -36,35 +37,45 @@ bool wait_until(Pred pred, std::chrono::milliseconds timeout = 5000ms) {
     return pred();
 }
 
-// Collects log lines of a logger; thread-safe.
+// Collects log lines of a logger; thread-safe. The lines live in shared state held by the sink,
+// so a node still logging from its thread after this object is gone writes to valid memory.
 class log_capture {
 public:
-    explicit log_capture(logger& log, log_level level = log_level::debug) {
+    explicit log_capture(logger& log, log_level level = log_level::debug) : state_(std::make_shared<state>()) {
         log.set_level(level);
-        log.set_sink([this](log_level, std::string_view, std::string_view message) {
-            std::lock_guard<std::mutex> lock(mutex_);
-            lines_.emplace_back(message);
+        log.set_sink([state = state_](log_level, std::string_view, std::string_view message) {
+            std::lock_guard<std::mutex> lock(state->mutex);
+            state->lines.emplace_back(message);
         });
     }
 
     bool contains(const std::string& text) const {
-        std::lock_guard<std::mutex> lock(mutex_);
-        for (const auto& line : lines_)
+        std::lock_guard<std::mutex> lock(state_->mutex);
+        for (const auto& line : state_->lines)
             if (line.find(text) != std::string::npos) return true;
         return false;
     }
 
     std::string all() const {
-        std::lock_guard<std::mutex> lock(mutex_);
+        std::lock_guard<std::mutex> lock(state_->mutex);
         std::string out;
-        for (const auto& line : lines_) out += line + '\n';
+        for (const auto& line : state_->lines) out += line + '\n';
         return out;
     }
 
 private:
-    mutable std::mutex mutex_;
-    std::vector<std::string> lines_;
+    struct state {
+        std::mutex mutex;
+        std::vector<std::string> lines;
+    };
+    std::shared_ptr<state> state_;
 };
+
+// use_future tokens that yield the error instead of throwing it: an exception handed between
+// threads through std::future trips TSan (libstdc++'s exception_ptr is not instrumented).
+inline const auto error_future = asio::use_future([](std::error_code ec) { return ec; });
+inline const auto error_and_value_future =
+    asio::use_future([](std::error_code ec, auto value) { return std::make_pair(ec, std::move(value)); });
 
 // An io_context run by one background thread for the life of the object.
 class io_thread {

@@ -111,7 +111,8 @@ TEST(WireTest, JsonPayloadNeedsATypeThatFits) {
 
 TEST(WireTest, GoodbyeRoundTrip) {
     goodbye_payload out;
-    ASSERT_FALSE(parse_goodbye(encode_goodbye(7, "max peers"), out));
+    const auto encoded = encode_goodbye(7, "max peers");
+    ASSERT_FALSE(parse_goodbye(encoded, out));
     EXPECT_EQ(out.code, 7);
     EXPECT_EQ(out.reason, "max peers");
     EXPECT_EQ(parse_goodbye("x", out), make_error_code(errc::malformed_frame));

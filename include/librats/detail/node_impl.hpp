@@ -34,7 +34,6 @@
 #include <string_view>
 #include <tuple>
 #include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -241,15 +240,17 @@ public:
         std::lock_guard<std::mutex> lock(peers_mutex_);
         std::vector<peer_info> out;
         out.reserve(peers_.size());
-        for (const auto& entry : peers_) out.push_back(entry.second->info());
+        for (const auto& entry : peers_)
+            if (const auto session = entry.second.lock()) out.push_back(session->info());
         return out;
     }
 
     std::optional<peer_info> find_peer(const std::string& peer_id) const {
         std::lock_guard<std::mutex> lock(peers_mutex_);
         const auto it = peers_.find(peer_id);
-        if (it == peers_.end()) return std::nullopt;
-        return it->second->info();
+        const auto session = it == peers_.end() ? nullptr : it->second.lock();
+        if (!session) return std::nullopt;
+        return session->info();
     }
 
     std::size_t peer_count() const {
@@ -288,22 +289,23 @@ public:
     buffer_pool& buffers() override { return buffers_; }
 
     std::error_code on_handshake_complete(const session_ptr& session) override {
-        handshaking_.erase(session);
+        handshaking_.erase(session.get());
         const auto& info = session->info();
         if (info.peer_id == crypto_.local_peer_id()) return errc::self_connection;
         std::unique_lock<std::mutex> lock(peers_mutex_);
         const auto existing = peers_.find(info.peer_id);
-        if (existing != peers_.end()) {
+        const auto current = existing == peers_.end() ? nullptr : existing->second.lock();
+        if (current) {
             // Both ends order the two connections the same way, so both keep the same one.
             const auto key = [](const session_ptr& s) { return std::make_pair(s->initiator_id(), s->initiator_nonce()); };
-            const auto loser = key(session) < key(existing->second) ? existing->second : session;
-            if (loser == existing->second) {
+            const auto loser = key(session) < key(current) ? current : session;
+            if (loser == current) {
                 loser->hand_over_queue(*session);
                 existing->second = session;
             }
             lock.unlock();
             log_.debug("duplicate connection to ", info.peer_id, "; keeping the one from ",
-                       key(loser == session ? existing->second : session).first);
+                       key(loser == session ? current : session).first);
             complete_attempt(session, {}, info.peer_id);
             if (loser != session) {
                 loser->close(errc::duplicate_connection);
@@ -311,6 +313,7 @@ public:
             }
             return errc::duplicate_connection;
         }
+        if (!current && existing != peers_.end()) peers_.erase(existing);
         if (peers_.size() >= max_peers_) return errc::max_peers_reached;
         peers_.emplace(info.peer_id, session);
         lock.unlock();
@@ -331,15 +334,15 @@ public:
     }
 
     void on_closed(const session_ptr& session, std::error_code ec) override {
-        const bool was_handshaking = handshaking_.erase(session) > 0;
+        const bool was_handshaking = handshaking_.erase(session.get()) > 0;
         const auto& info = session->info();
         bool was_active = false;
         {
             std::lock_guard<std::mutex> lock(peers_mutex_);
             const auto it = peers_.find(info.peer_id);
-            if (it != peers_.end() && it->second == session) {
+            if (it != peers_.end() && (it->second.expired() || it->second.lock() == session)) {
+                was_active = !it->second.expired();
                 peers_.erase(it);
-                was_active = true;
             }
         }
         complete_attempt(session, ec, {});
@@ -431,14 +434,23 @@ private:
     session_ptr find_session(const std::string& peer_id) const {
         std::lock_guard<std::mutex> lock(peers_mutex_);
         const auto it = peers_.find(peer_id);
-        return it == peers_.end() ? nullptr : it->second;
+        return it == peers_.end() ? nullptr : it->second.lock();
     }
 
     std::vector<session_ptr> active_sessions() const {
         std::lock_guard<std::mutex> lock(peers_mutex_);
         std::vector<session_ptr> out;
         out.reserve(peers_.size());
-        for (const auto& entry : peers_) out.push_back(entry.second);
+        for (const auto& entry : peers_)
+            if (auto session = entry.second.lock()) out.push_back(std::move(session));
+        return out;
+    }
+
+    // Every session: established ones and those still in their handshake. Strand only.
+    std::vector<session_ptr> all_sessions() const {
+        auto out = active_sessions();
+        for (const auto& entry : handshaking_)
+            if (auto session = entry.second.lock()) out.push_back(std::move(session));
         return out;
     }
 
@@ -498,9 +510,7 @@ private:
             acceptor_.reset();
         }
         tick_timer_.cancel();
-        auto sessions = active_sessions();
-        sessions.insert(sessions.end(), handshaking_.begin(), handshaking_.end());
-        for (const auto& session : sessions) session->close(errc::shutting_down);
+        for (const auto& session : all_sessions()) session->close(errc::shutting_down);
     }
 
     void do_accept() {
@@ -530,7 +540,7 @@ private:
         }
         const auto refusal = peer_count() >= max_peers_ ? static_cast<std::uint8_t>(errc::max_peers_reached) : 0;
         auto session = std::make_shared<session_type>(std::move(stream), this->shared_from_this(), next_connection_id(), false);
-        handshaking_.insert(session);
+        handshaking_.emplace(session.get(), session);
         session->start(make_hello(), refusal);
     }
 
@@ -557,7 +567,7 @@ private:
             if (self->stopping_) return attempt->complete(errc::shutting_down, {});
             auto session = std::make_shared<session_type>(std::move(stream), self, self->next_connection_id(), true);
             session->set_connect_attempt(attempt);
-            self->handshaking_.insert(session);
+            self->handshaking_.emplace(session.get(), session);
             session->start(self->make_hello());
         });
     }
@@ -575,9 +585,7 @@ private:
         tick_timer_.async_wait([self = this->shared_from_this()](std::error_code ec) {
             if (ec || self->stopping_) return;
             const auto now = clock::now();
-            auto sessions = self->active_sessions();
-            sessions.insert(sessions.end(), self->handshaking_.begin(), self->handshaking_.end());
-            for (const auto& session : sessions) session->on_tick(now);
+            for (const auto& session : self->all_sessions()) session->on_tick(now);
             self->schedule_tick();
         });
     }
@@ -603,8 +611,10 @@ private:
     std::mt19937_64 rng_;
 
     mutable std::mutex peers_mutex_;
-    std::unordered_map<std::string, session_ptr> peers_;
-    std::unordered_set<session_ptr> handshaking_;  // strand only
+    // Weak: a session is kept alive by its own pending operations, so that dropping the node
+    // and its io_context frees everything even if the stop never ran.
+    std::unordered_map<std::string, std::weak_ptr<session_type>> peers_;
+    std::unordered_map<const session_type*, std::weak_ptr<session_type>> handshaking_;  // strand only
 
     mutable std::mutex handlers_mutex_;
     std::unordered_map<std::string, std::vector<handler_entry>> message_handlers_;
