@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install-deps.sh
+python3 tools/amalgamate.py --check
 
 jobs=$(nproc)
 configs=("$@")

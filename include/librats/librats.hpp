@@ -5,6 +5,7 @@
 //
 //   librats::node        basic_node over TCP with the default crypto and discovery modules
 //   librats::RatsClient  the seed API over librats::node, with its own network thread
+//   librats::memory_transport  an in-process network with fault injection, for tests
 //
 // Compose your own with basic_node<Transport, Crypto, Discovery...> (librats/node.hpp).
 
@@ -16,6 +17,7 @@
 #include <librats/log.hpp>
 #include <librats/node.hpp>
 #include <librats/peer_info.hpp>
+#include <librats/test/memory_transport.hpp>
 #include <librats/transport/tcp.hpp>
 #include <librats/version.hpp>
 

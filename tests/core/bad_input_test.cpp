@@ -2,6 +2,7 @@
 // (docs/PROTOCOL.md). Each case: what the peer sent before the fault is delivered, the peer is
 // dropped with a logged reason, and the node keeps serving another peer.
 
+#include "raw_peer.hpp"
 #include "support.hpp"
 
 #include <librats/crypto/plaintext.hpp>
@@ -24,75 +25,8 @@ namespace {
 using namespace std::chrono_literals;
 using test::io_thread;
 using test::wait_until;
+using test::raw_peer;
 using tcp_node = basic_node<tcp_transport>;
-
-// A hand-driven peer on a blocking socket.
-class raw_peer {
-public:
-    explicit raw_peer(std::uint16_t port) : socket_(io_) {
-        socket_.connect({asio::ip::make_address("127.0.0.1"), port});
-        socket_.set_option(asio::ip::tcp::no_delay(true));
-    }
-
-    void send(const std::string& bytes) { asio::write(socket_, asio::buffer(bytes)); }
-
-    // Preamble and hello, as the initiator of a plaintext connection.
-    void handshake(const std::string& peer_id = "raw-peer-1") {
-        const auto preamble = wire::make_preamble(plaintext::wire_id);
-        wire::hello hello;
-        hello.peer_id = peer_id;
-        hello.listen_port = 1;
-        hello.nonce = 7;
-        send(std::string(preamble.begin(), preamble.end()) + with_length(wire::encode_hello(hello)));
-        std::string reply(wire::preamble_size + 2, '\0');
-        asio::read(socket_, asio::buffer(reply));
-        const auto length = detail::get_u16(reinterpret_cast<const unsigned char*>(reply.data()) + wire::preamble_size);
-        std::string remote_hello(length, '\0');
-        asio::read(socket_, asio::buffer(remote_hello));
-    }
-
-    static std::string with_length(const std::string& bytes) {
-        unsigned char length[2];
-        detail::put_u16(length, static_cast<std::uint16_t>(bytes.size()));
-        return std::string(reinterpret_cast<const char*>(length), 2) + bytes;
-    }
-
-    static std::string frame(wire::frame_type type, const std::string& payload) {
-        std::string out;
-        wire::append_frame(out, type, payload);
-        return out;
-    }
-
-    static std::string json_frame(const std::string& type, const std::string& json_text) {
-        std::string out;
-        wire::append_json_frame(out, type, json_text);
-        return out;
-    }
-
-    // One record holding the given frame bytes.
-    void send_record(const std::string& frames) { send(with_length(frames)); }
-
-    // True once the node closed the connection (EOF or reset) within the timeout.
-    bool closed_by_peer(std::chrono::milliseconds timeout = 5000ms) {
-        socket_.non_blocking(true);
-        const auto deadline = std::chrono::steady_clock::now() + timeout;
-        char buffer[4096];
-        while (std::chrono::steady_clock::now() < deadline) {
-            std::error_code ec;
-            socket_.read_some(asio::buffer(buffer), ec);
-            if (ec == asio::error::would_block) {
-                std::this_thread::sleep_for(5ms);
-                continue;
-            }
-            if (ec) return true;
-        }
-        return false;
-    }
-
-private:
-    asio::io_context io_;
-    asio::ip::tcp::socket socket_;
-};
 
 class BadInputTest : public ::testing::Test {
 protected:

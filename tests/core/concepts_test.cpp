@@ -6,7 +6,7 @@
 #include <librats/crypto/plaintext.hpp>
 #include <librats/discovery/static_peers.hpp>
 #include <librats/node.hpp>
-#include <librats/transport/memory.hpp>
+#include <librats/test/memory_transport.hpp>
 #include <librats/transport/tcp.hpp>
 
 #include <gtest/gtest.h>

@@ -1,11 +1,11 @@
 // basic_node over real TCP on loopback (127.0.0.1 and ::1) and over the memory transport.
 
+#include "raw_peer.hpp"
 #include "support.hpp"
 
 #include <librats/crypto/plaintext.hpp>
 #include <librats/discovery/static_peers.hpp>
 #include <librats/node.hpp>
-#include <librats/transport/memory.hpp>
 #include <librats/transport/tcp.hpp>
 
 #include <gtest/gtest.h>
@@ -357,6 +357,58 @@ TEST(NodeTest, GracefulDisconnectFlushesAndTellsBothSides) {
     EXPECT_EQ(got, 8);
     EXPECT_EQ(a.peer_count(), 0u);
     EXPECT_EQ(b.peer_count(), 0u);
+}
+
+TEST(NodeTest, SlowReaderFillsItsQueueWithoutBeingDropped) {
+    io_thread io;
+    auto options = loopback_options();
+    options.send_queue_limit = 1 << 20;
+    tcp_node a(io.executor(), options);
+    a.start();
+    std::atomic<int> writable{0};
+    a.set_writable_handler([&](const peer_info& info) {
+        if (info.peer_id == "raw-peer-1") ++writable;
+    });
+    test::raw_peer reader(a.listen_port());
+    reader.handshake();
+    ASSERT_TRUE(wait_until([&] { return a.peer_count() == 1; }));
+
+    // The reader reads nothing: the kernel buffers fill, then the node's queue does. A refusal
+    // counts once the queue stays full (no writable event while the node flushes).
+    const std::string chunk(256 * 1024, 'q');
+    bool stuck = false;
+    int accepted = 0;
+    for (int i = 0; i < 2000 && !stuck; ++i) {
+        const auto ec = a.send_data("raw-peer-1", data_kind::binary, chunk);
+        if (!ec) {
+            ++accepted;
+            continue;
+        }
+        ASSERT_EQ(ec, make_error_code(errc::send_queue_full));
+        std::this_thread::sleep_for(100ms);
+        stuck = writable.exchange(0) == 0;
+    }
+    ASSERT_TRUE(stuck) << "after " << accepted << " sends";
+    auto refused_with_callback = a.async_send_data("raw-peer-1", data_kind::binary, chunk, test::error_future);
+    EXPECT_EQ(refused_with_callback.get(), make_error_code(errc::send_queue_full));
+    EXPECT_TRUE(a.find_peer("raw-peer-1")) << "a slow reader must not be dropped";
+    EXPECT_EQ(writable, 0);
+
+    // Once it reads, the queue drains and the node says the peer is writable again.
+    long received = 0;
+    ASSERT_TRUE(wait_until([&] {
+        const auto n = reader.drain();
+        if (n > 0) received += n;
+        return writable > 0;
+    }, 10s));
+    EXPECT_FALSE(a.send_data("raw-peer-1", data_kind::binary, chunk));
+    // Everything accepted arrives: frame headers plus payloads, plus one 2-byte header per record.
+    const long payload = static_cast<long>(accepted) * static_cast<long>(chunk.size() + wire::frame_header_size);
+    ASSERT_TRUE(wait_until([&] {
+        const auto n = reader.drain();
+        if (n > 0) received += n;
+        return received >= payload + static_cast<long>(chunk.size());
+    }, 10s));
 }
 
 TEST(NodeTest, SendsToUnknownPeersAndStoppedNodesFail) {

@@ -1,4 +1,4 @@
-#include <librats/transport/memory.hpp>
+#include <librats/test/memory_transport.hpp>
 
 #include <gtest/gtest.h>
 

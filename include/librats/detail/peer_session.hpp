@@ -144,7 +144,7 @@ public:
             } else {
                 write(pending_);
                 queued_bytes_ += size;
-                if (done) pending_callbacks_.push_back(std::move(done));
+                if (done) pending_callbacks_.push_back({pending_.size(), std::move(done)});
                 kick = !write_scheduled_ && writes_enabled_;
                 if (kick) write_scheduled_ = true;
             }
@@ -161,7 +161,7 @@ public:
     // is being replaced and no queued message may be lost.
     void hand_over_queue(peer_session& successor) {
         std::string bytes;
-        std::vector<send_completion> callbacks;
+        std::vector<queued_completion> callbacks;
         {
             std::lock_guard<std::mutex> lock(send_mutex_);
             bytes.swap(pending_);
@@ -170,6 +170,7 @@ public:
         }
         if (bytes.empty() && callbacks.empty()) return;
         std::lock_guard<std::mutex> lock(successor.send_mutex_);
+        for (auto& c : successor.pending_callbacks_) c.end += bytes.size();
         successor.pending_.insert(0, bytes);
         successor.queued_bytes_ += bytes.size();
         successor.pending_callbacks_.insert(successor.pending_callbacks_.begin(),
@@ -506,9 +507,16 @@ private:
 
     void on_write_done(std::error_code ec, std::size_t written, std::size_t batch_size) {
         owner_->counters().bytes_sent += written;
+        // A message counts as sent once its last record is wholly handed to the socket, even if
+        // a later part of the same write failed.
         auto callbacks = std::move(writing_callbacks_);
         writing_callbacks_.clear();
-        for (auto& done : callbacks) done(ec);
+        constexpr std::size_t max_plain = 65535 - cipher_type::tag_size;
+        for (auto& c : callbacks) {
+            const auto records = (c.end + max_plain - 1) / max_plain;
+            const auto wire_end = std::min(records * max_plain, batch_size) + records * (2 + cipher_type::tag_size);
+            c.done(ec && written < wire_end ? ec : std::error_code());
+        }
         writing_.clear();
         if (writing_.capacity() > 64 * 1024) std::string().swap(writing_);
         if (sealed_.capacity() > 64 * 1024) std::string().swap(sealed_);
@@ -543,14 +551,14 @@ private:
     }
 
     void fail_pending(std::error_code ec) {
-        std::vector<send_completion> failed;
+        std::vector<queued_completion> failed;
         {
             std::lock_guard<std::mutex> lock(send_mutex_);
             failed.swap(pending_callbacks_);
             queued_bytes_ -= pending_.size();
             pending_.clear();
         }
-        for (auto& done : failed) done(ec);
+        for (auto& c : failed) c.done(ec);
     }
 
     void finish_close() {
@@ -590,7 +598,12 @@ private:
 
     std::mutex send_mutex_;
     std::string pending_;
-    std::vector<send_completion> pending_callbacks_;
+    // Completions of queued messages, with the offset in the queue where each message ends.
+    struct queued_completion {
+        std::size_t end;
+        send_completion done;
+    };
+    std::vector<queued_completion> pending_callbacks_;
     std::size_t queued_bytes_ = 0;
     bool write_scheduled_ = false;
     bool writes_enabled_ = false;
@@ -600,7 +613,7 @@ private:
     std::error_code send_closed_reason_;
 
     std::string writing_;
-    std::vector<send_completion> writing_callbacks_;
+    std::vector<queued_completion> writing_callbacks_;
     std::string sealed_;
     std::vector<std::array<unsigned char, 2>> record_headers_;
     std::vector<asio::const_buffer> gather_;

@@ -1,5 +1,5 @@
-#ifndef LIBRATS_TRANSPORT_MEMORY_HPP
-#define LIBRATS_TRANSPORT_MEMORY_HPP
+#ifndef LIBRATS_TEST_MEMORY_TRANSPORT_HPP
+#define LIBRATS_TEST_MEMORY_TRANSPORT_HPP
 
 // In-process stream transport for deterministic tests and simulations.
 //
@@ -520,6 +520,66 @@ struct acceptor_state {
     std::list<std::unique_ptr<stream_op>> accepts;
 };
 
+// Pending memory operations hold their handlers, and a handler may own the very stream it
+// waits on: a cycle no one breaks if the io_context is destroyed without running again. Like
+// asio's own I/O services, this one destroys (never invokes) such operations at shutdown.
+class memory_service final : public asio::detail::execution_context_service_base<memory_service> {
+public:
+    explicit memory_service(asio::execution_context& context)
+        : asio::detail::execution_context_service_base<memory_service>(context) {}
+
+    void track(const std::shared_ptr<network_state>& net) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        for (const auto& known : networks_)
+            if (known.lock() == net) return;
+        networks_.push_back(net);
+    }
+
+    void shutdown() override {
+        std::vector<std::weak_ptr<network_state>> networks;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            networks.swap(networks_);
+        }
+        std::vector<std::unique_ptr<op_base>> doomed;
+        for (const auto& weak : networks) {
+            const auto net = weak.lock();
+            if (!net) continue;
+            std::lock_guard<std::mutex> lock(net->mu);
+            for (link* l : net->links)
+                for (end_state& e : l->ends) {
+                    if (!ours(e.ex)) continue;
+                    for (pending_read& r : e.reads) doomed.push_back(std::move(r.op));
+                    e.reads.clear();
+                    for (auto& op : e.waits) doomed.push_back(std::move(op));
+                    e.waits.clear();
+                }
+            for (auto& listener : net->listeners) {
+                if (!ours(listener.second->ex)) continue;
+                for (auto& op : listener.second->accepts) doomed.push_back(std::move(op));
+                listener.second->accepts.clear();
+            }
+            for (auto it = net->stalled.begin(); it != net->stalled.end();) {
+                if (!ours(it->ex)) {
+                    ++it;
+                    continue;
+                }
+                doomed.push_back(std::move(it->op));
+                it = net->stalled.erase(it);
+            }
+        }
+        doomed.clear();  // outside the locks: destroying a handler may close streams
+    }
+
+private:
+    bool ours(const asio::any_io_executor& ex) {
+        return &asio::query(ex, asio::execution::context) == &context();
+    }
+
+    std::mutex mutex_;
+    std::vector<std::weak_ptr<network_state>> networks_;
+};
+
 inline void connect(network_state& net, connect_request&& request, post_batch& done) {
     const bool dropped = net.dropped.count(request.to) != 0;
     if (dropped || net.partitioned(request.from, request.to)) {
@@ -739,6 +799,7 @@ public:
 
     memory_transport(executor_type ex, memory_network& net, std::string host = "")
         : ex_(std::move(ex)), net_(net.state_), host_(std::move(host)) {
+        asio::use_service<detail::memory_service>(asio::query(ex_, asio::execution::context)).track(net_);
         std::lock_guard<std::mutex> lock(net_->mu);
         id_ = net_->next_transport++;
         if (host_.empty()) host_ = "mem" + std::to_string(net_->next_host++);

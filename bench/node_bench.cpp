@@ -1,0 +1,689 @@
+// librats_bench: two basic_node<tcp_transport, plaintext> in one process, talking over TCP
+// loopback (127.0.0.1 only), each node on its own io_context and thread. Every benchmark also
+// measures its physical limit in the same run (raw asio TCP, or nlohmann dump+parse) and reports
+// the ratio as a counter.
+//
+// Throughput benchmarks stream for a fixed time budget and stop the clock when the receiver has
+// counted the last message, so only messages actually received are counted; they run one
+// manual-timed iteration each (the Time column is the length of the measured stream, the rate
+// columns are what matters). Every wait is bounded; a benchmark that misses a deadline reports
+// an error instead of hanging.
+
+#include "bench_support.hpp"
+
+#include <librats/crypto/plaintext.hpp>
+#include <librats/node.hpp>
+#include <librats/transport/tcp.hpp>
+
+#include <benchmark/benchmark.h>
+#include <asio.hpp>
+#include <nlohmann/json.hpp>
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using namespace librats;
+using namespace librats::bench;
+using namespace std::chrono_literals;
+using node_t = basic_node<tcp_transport, plaintext>;
+using asio::ip::tcp;
+
+constexpr const char* loopback = "127.0.0.1";
+
+// The machine is shared and noisy, so each benchmark alternates short rounds of its baseline
+// and of librats and reports the median of the per-round ratios; each takes about 1.5 s.
+constexpr int rounds = 5;
+constexpr auto baseline_budget = 100ms;  // per round
+constexpr auto node_budget = 200ms;      // per round
+constexpr auto drain_deadline = 20s;     // after a round's budget, to receive what was sent
+
+// ---------------------------------------------------------------------------------------------
+// Raw asio TCP baselines
+
+// Calls `fire` once if not cancelled before the deadline: unblocks blocking socket calls of a
+// baseline that went wrong, so that no wait is unbounded.
+class watchdog {
+public:
+    watchdog(bench_clock::time_point deadline, std::function<void()> fire)
+        : thread_([this, deadline, fire = std::move(fire)] {
+              std::unique_lock<std::mutex> lock(mutex_);
+              if (!cv_.wait_until(lock, deadline, [this] { return cancelled_; })) {
+                  fired_ = true;
+                  fire();
+              }
+          }) {}
+    ~watchdog() {
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            cancelled_ = true;
+        }
+        cv_.notify_all();
+        thread_.join();
+    }
+    bool fired() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return fired_;
+    }
+
+private:
+    std::mutex mutex_;
+    std::condition_variable cv_;
+    bool cancelled_ = false;
+    bool fired_ = false;
+    std::thread thread_;
+};
+
+// Two connected sockets on loopback, TCP_NODELAY on both (as librats sets on its streams).
+struct raw_tcp_pair {
+    asio::io_context io;
+    tcp::socket client{io};
+    tcp::socket server{io};
+
+    raw_tcp_pair() {
+        tcp::acceptor acceptor(io, tcp::endpoint(asio::ip::make_address(loopback), 0));
+        client.connect(acceptor.local_endpoint());
+        acceptor.accept(server);
+        client.set_option(tcp::no_delay(true));
+        server.set_option(tcp::no_delay(true));
+    }
+
+    // From the watchdog's thread: shutdown(2) wakes threads blocked on either socket.
+    void abort() {
+        ::shutdown(client.native_handle(), SHUT_RDWR);
+        ::shutdown(server.native_handle(), SHUT_RDWR);
+    }
+};
+
+struct rate_result {
+    std::uint64_t messages = 0;
+    double seconds = 0;
+    std::uint64_t backoffs = 0;
+    std::string error;
+};
+
+// The same message size written with blocking asio writes by this thread, read by another
+// thread into a 128 KiB buffer (the size of librats' read buffers). The clock stops when the
+// reader has every byte.
+rate_result raw_stream(std::size_t message_size, std::chrono::milliseconds budget) {
+    rate_result r;
+    raw_tcp_pair pair;
+    watchdog dog(bench_clock::now() + budget + drain_deadline, [&] { pair.abort(); });
+    counter received_bytes;
+    std::thread reader([&] {
+        pin_this_thread(1);
+        std::vector<unsigned char> buffer(128 * 1024);
+        for (;;) {
+            std::error_code ec;
+            const auto n = pair.server.read_some(asio::buffer(buffer), ec);
+            if (ec) return;
+            received_bytes.add(n);
+        }
+    });
+    const std::string payload(message_size, 'r');
+    const auto t0 = bench_clock::now();
+    const auto end = t0 + budget;
+    std::error_code ec;
+    std::uint64_t sent = 0;
+    while (!ec && bench_clock::now() < end) {
+        for (int i = 0; i < 64 && !ec; ++i) {
+            asio::write(pair.client, asio::buffer(payload), ec);
+            if (!ec) ++sent;
+        }
+    }
+    if (ec) {
+        r.error = "raw write failed: " + ec.message();
+    } else if (!received_bytes.wait_for_value(sent * message_size, end + drain_deadline)) {
+        r.error = "raw reader timed out";
+    }
+    r.seconds = seconds_between(t0, bench_clock::now());
+    r.messages = received_bytes.value() / message_size;
+    pair.client.shutdown(tcp::socket::shutdown_send, ec);
+    reader.join();
+    return r;
+}
+
+// Ping-pong: this thread writes `size` bytes and reads them back; an echo thread reads and
+// writes them. Blocking asio reads and writes on both sides.
+rate_result raw_ping_pong(std::size_t size, std::chrono::milliseconds budget) {
+    rate_result r;
+    raw_tcp_pair pair;
+    watchdog dog(bench_clock::now() + budget + drain_deadline, [&] { pair.abort(); });
+    std::thread echo([&] {
+        pin_this_thread(1);
+        std::vector<unsigned char> buffer(size);
+        for (;;) {
+            std::error_code ec;
+            asio::read(pair.server, asio::buffer(buffer), ec);
+            if (ec) return;
+            asio::write(pair.server, asio::buffer(buffer), ec);
+            if (ec) return;
+        }
+    });
+    const std::string ping(size, 'p');
+    std::string pong(size, '\0');
+    std::error_code ec;
+    const auto t0 = bench_clock::now();
+    const auto end = t0 + budget;
+    while (!ec && bench_clock::now() < end) {
+        for (int i = 0; i < 16 && !ec; ++i) {
+            asio::write(pair.client, asio::buffer(ping), ec);
+            if (!ec) asio::read(pair.client, asio::buffer(pong), ec);
+            if (!ec) ++r.messages;
+        }
+    }
+    r.seconds = seconds_between(t0, bench_clock::now());
+    if (ec) r.error = "raw ping-pong failed: " + ec.message();
+    pair.client.shutdown(tcp::socket::shutdown_send, ec);
+    echo.join();
+    return r;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Two nodes
+
+node_options bench_options() {
+    node_options options;
+    options.bind_address = loopback;
+    return options;
+}
+
+// Node a dials node b; each runs on its own io_context and thread. The destructor stops both
+// (bounded) before the handles and then the threads go away, so handlers never outlive the
+// benchmark's state (declare what the handlers use before the pair).
+class node_pair {
+public:
+    node_pair()
+        : io_a_(0), io_b_(1), a_(io_a_.executor(), bench_options()), b_(io_b_.executor(), bench_options()) {
+        a_.start();
+        b_.start();
+    }
+    node_pair(const node_pair&) = delete;
+    node_pair& operator=(const node_pair&) = delete;
+
+    ~node_pair() {
+        auto stop_a = a_.async_stop(asio::use_future);
+        auto stop_b = b_.async_stop(asio::use_future);
+        stop_a.wait_for(5s);
+        stop_b.wait_for(5s);
+    }
+
+    node_t& a() noexcept { return a_; }
+    node_t& b() noexcept { return b_; }
+
+    // Connects a to b and waits until both sides list the peer. Empty on success.
+    std::string connect() {
+        auto done = a_.async_connect(loopback, b_.listen_port(),
+                                     asio::use_future([](std::error_code ec, std::string id) { return std::make_pair(ec, id); }));
+        if (done.wait_for(5s) != std::future_status::ready) return "connect timed out";
+        const auto [ec, id] = done.get();
+        if (ec) return "connect failed: " + ec.message();
+        if (id != b_.peer_id()) return "connected to an unexpected peer";
+        const auto deadline = bench_clock::now() + 5s;
+        while (b_.peer_count() != 1 || a_.peer_count() != 1) {
+            if (bench_clock::now() > deadline) return "peer never listed";
+            std::this_thread::sleep_for(1ms);
+        }
+        return {};
+    }
+
+private:
+    io_thread io_a_;
+    io_thread io_b_;
+    node_t a_;
+    node_t b_;
+};
+
+// One send that honours the send queue: on send_queue_full, waits for the writable event and
+// retries; never drops. Empty on success.
+template <class Send>
+std::string send_respecting_queue(Send&& send, counter& writable, bench_clock::time_point deadline,
+                                  std::uint64_t& backoffs) {
+    for (;;) {
+        const auto seen = writable.value();
+        const auto ec = send();
+        if (!ec) return {};
+        if (ec != errc::send_queue_full) return "send failed: " + ec.message();
+        ++backoffs;
+        if (!writable.wait_for_change(seen, deadline)) return "timed out waiting for the send queue to drain";
+    }
+}
+
+// Streams messages from a to b for the budget with `send`, then waits until the receiver's
+// counter shows every one of them. The time runs until the last message was received.
+template <class Send>
+rate_result node_stream(node_pair& pair, counter& received, Send&& send, std::chrono::milliseconds budget) {
+    rate_result r;
+    counter writable;
+    pair.a().set_writable_handler([&writable](const peer_info&) { writable.add(); });
+    const auto t0 = bench_clock::now();
+    const auto end = t0 + budget;
+    const auto deadline = end + drain_deadline;
+    const auto base = received.value();
+    std::uint64_t sent = 0;
+    while (r.error.empty() && bench_clock::now() < end) {
+        for (int i = 0; i < 64; ++i) {
+            r.error = send_respecting_queue(send, writable, deadline, r.backoffs);
+            if (!r.error.empty()) break;
+            ++sent;
+        }
+    }
+    if (r.error.empty() && !received.wait_for_value(base + sent, deadline))
+        r.error = "receiver timed out: " + std::to_string(received.value() - base) + " of " + std::to_string(sent);
+    r.seconds = seconds_between(t0, bench_clock::now());
+    r.messages = received.value() - base;
+    pair.a().set_writable_handler(nullptr);
+    return r;
+}
+
+bool report_error(benchmark::State& state, const std::string& error) {
+    if (error.empty()) return false;
+    state.SkipWithError(error.c_str());
+    return true;
+}
+
+double rate_of(const rate_result& r) { return static_cast<double>(r.messages) / r.seconds; }
+
+// Alternating rounds of a baseline and of librats: totals of each, and the median over the
+// rounds of (librats rate / baseline rate), which a disturbance of one round does not move.
+struct paired_rounds {
+    rate_result base;
+    rate_result node;
+    double median_ratio = 0;
+    std::string error;
+};
+
+template <class BaseRound, class NodeRound>
+paired_rounds run_rounds(BaseRound&& base_round, NodeRound&& node_round) {
+    paired_rounds p;
+    std::vector<double> ratios;
+    for (int i = 0; i < rounds; ++i) {
+        const auto b = base_round();
+        const auto n = b.error.empty() ? node_round() : rate_result{};
+        p.error = !b.error.empty() ? b.error : n.error;
+        if (p.error.empty() && (b.messages == 0 || n.messages == 0)) p.error = "a round completed no message";
+        if (!p.error.empty()) return p;
+        for (auto [total, round] : {std::pair{&p.base, &b}, std::pair{&p.node, &n}}) {
+            total->messages += round->messages;
+            total->seconds += round->seconds;
+            total->backoffs += round->backoffs;
+        }
+        ratios.push_back(rate_of(n) / rate_of(b));
+    }
+    std::sort(ratios.begin(), ratios.end());
+    p.median_ratio = ratios[ratios.size() / 2];
+    return p;
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. Bulk throughput, 64 KiB binary messages, vs raw TCP with the same writes.
+
+void BM_bulk_64KiB(benchmark::State& state) {
+    constexpr std::size_t size = 64 * 1024;
+    counter received;
+    std::atomic<std::uint64_t> wrong_size{0};
+    node_pair pair;
+    pair.b().set_data_handler([&](const peer_info&, data_kind, std::string_view bytes) {
+        if (bytes.size() != size) wrong_size++;
+        received.add();
+    });
+    if (report_error(state, pair.connect())) return;
+    const std::string payload(size, 'b');
+    const auto peer = pair.b().peer_id();
+    paired_rounds p;
+    for (auto _ : state) {
+        p = run_rounds([&] { return raw_stream(size, baseline_budget); },
+                       [&] {
+                           return node_stream(
+                               pair, received, [&] { return pair.a().send_data(peer, data_kind::binary, payload); },
+                               node_budget);
+                       });
+        state.SetIterationTime(p.node.seconds);
+    }
+    if (report_error(state, p.error)) return;
+    if (wrong_size) return (void)report_error(state, "received messages of the wrong size");
+    state.SetBytesProcessed(static_cast<std::int64_t>(p.node.messages * size));
+    state.counters["raw_bytes_per_second"] =
+        benchmark::Counter(rate_of(p.base) * size, benchmark::Counter::kDefaults, benchmark::Counter::kIs1024);
+    state.counters["ratio_vs_raw"] = p.median_ratio;
+    state.counters["queue_full_backoffs"] = static_cast<double>(p.node.backoffs);
+}
+BENCHMARK(BM_bulk_64KiB)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+// ---------------------------------------------------------------------------------------------
+// 2. Small binary message rate, 64 bytes. The physical limit: the same 5-byte-header frames
+// coalesced by hand into 64 KiB writes on a raw socket, and split again by the reader.
+
+rate_result raw_framed_stream(std::size_t message_size, std::chrono::milliseconds budget) {
+    rate_result r;
+    raw_tcp_pair pair;
+    watchdog dog(bench_clock::now() + budget + drain_deadline, [&] { pair.abort(); });
+    const std::size_t frame_size = 5 + message_size;
+    counter received;
+    std::thread reader([&] {
+        pin_this_thread(1);
+        std::vector<unsigned char> buffer(128 * 1024);
+        std::size_t have = 0;
+        for (;;) {
+            std::error_code ec;
+            have += pair.server.read_some(asio::buffer(buffer.data() + have, buffer.size() - have), ec);
+            if (ec) return;
+            std::size_t at = 0;
+            std::uint64_t frames = 0;
+            while (have - at >= 5) {
+                const std::size_t length = (std::size_t{buffer[at + 1]} << 24) | (std::size_t{buffer[at + 2]} << 16) |
+                                           (std::size_t{buffer[at + 3]} << 8) | buffer[at + 4];
+                if (have - at < 5 + length) break;
+                at += 5 + length;
+                ++frames;
+            }
+            std::memmove(buffer.data(), buffer.data() + at, have - at);
+            have -= at;
+            received.add(frames);
+        }
+    });
+    const std::string payload(message_size, 's');
+    const std::size_t per_write = 64 * 1024 / frame_size;
+    std::string batch;
+    batch.reserve(per_write * frame_size);
+    const auto t0 = bench_clock::now();
+    const auto end = t0 + budget;
+    std::error_code ec;
+    std::uint64_t sent = 0;
+    while (!ec && bench_clock::now() < end) {
+        batch.clear();
+        for (std::size_t i = 0; i < per_write; ++i) {
+            const unsigned char header[5] = {1, static_cast<unsigned char>(message_size >> 24),
+                                             static_cast<unsigned char>(message_size >> 16),
+                                             static_cast<unsigned char>(message_size >> 8),
+                                             static_cast<unsigned char>(message_size)};
+            batch.append(reinterpret_cast<const char*>(header), 5);
+            batch.append(payload);
+        }
+        asio::write(pair.client, asio::buffer(batch), ec);
+        if (!ec) sent += per_write;
+    }
+    if (ec) {
+        r.error = "raw write failed: " + ec.message();
+    } else if (!received.wait_for_value(sent, end + drain_deadline)) {
+        r.error = "raw reader timed out";
+    }
+    r.seconds = seconds_between(t0, bench_clock::now());
+    r.messages = received.value();
+    pair.client.shutdown(tcp::socket::shutdown_send, ec);
+    reader.join();
+    return r;
+}
+
+void BM_binary_64B_rate(benchmark::State& state) {
+    constexpr std::size_t size = 64;
+    counter received;
+    node_pair pair;
+    pair.b().set_data_handler([&](const peer_info&, data_kind, std::string_view) { received.add(); });
+    if (report_error(state, pair.connect())) return;
+    const std::string payload(size, 's');
+    const auto peer = pair.b().peer_id();
+    paired_rounds p;
+    for (auto _ : state) {
+        p = run_rounds([&] { return raw_framed_stream(size, baseline_budget); },
+                       [&] {
+                           return node_stream(
+                               pair, received, [&] { return pair.a().send_data(peer, data_kind::binary, payload); },
+                               node_budget);
+                       });
+        state.SetIterationTime(p.node.seconds);
+    }
+    if (report_error(state, p.error)) return;
+    state.SetItemsProcessed(static_cast<std::int64_t>(p.node.messages));
+    state.counters["ns_per_msg"] = 1e9 / rate_of(p.node);
+    state.counters["raw_coalesced_msgs_per_second"] = rate_of(p.base);
+    state.counters["ratio_vs_raw"] = p.median_ratio;
+    state.counters["queue_full_backoffs"] = static_cast<double>(p.node.backoffs);
+}
+BENCHMARK(BM_binary_64B_rate)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+// ---------------------------------------------------------------------------------------------
+// 3. Small JSON message rate vs nlohmann dump + parse of the same object (one thread).
+
+const nlohmann::json& chat_message() {
+    static const nlohmann::json message = {{"type", "chat"}, {"n", 123}, {"text", "hello world"}};
+    return message;
+}
+
+rate_result nlohmann_round_trips(std::chrono::milliseconds budget) {
+    rate_result r;
+    const auto& message = chat_message();
+    const auto t0 = bench_clock::now();
+    const auto end = t0 + budget;
+    while (bench_clock::now() < end) {
+        for (int i = 0; i < 256; ++i) {
+            const auto text = message.dump();
+            auto parsed = nlohmann::json::parse(text);
+            benchmark::DoNotOptimize(parsed);
+            ++r.messages;
+        }
+    }
+    r.seconds = seconds_between(t0, bench_clock::now());
+    return r;
+}
+
+void BM_json_small_rate(benchmark::State& state) {
+    counter received;
+    std::atomic<std::uint64_t> malformed{0};
+    node_pair pair;
+    pair.b().on("chat", [&](const std::string&, const nlohmann::json& data) {
+        if (!data.is_object() || data.size() != 3) malformed++;
+        received.add();
+    });
+    if (report_error(state, pair.connect())) return;
+    const auto peer = pair.b().peer_id();
+    const auto& message = chat_message();
+    paired_rounds p;
+    for (auto _ : state) {
+        p = run_rounds([&] { return nlohmann_round_trips(baseline_budget); },
+                       [&] {
+                           return node_stream(
+                               pair, received, [&] { return pair.a().send(peer, "chat", message); }, node_budget);
+                       });
+        state.SetIterationTime(p.node.seconds);
+    }
+    if (report_error(state, p.error)) return;
+    if (malformed) return (void)report_error(state, "received malformed JSON");
+    state.SetItemsProcessed(static_cast<std::int64_t>(p.node.messages));
+    state.counters["ns_per_msg"] = 1e9 / rate_of(p.node);
+    state.counters["nlohmann_dump_parse_per_second"] = rate_of(p.base);
+    state.counters["ratio_vs_nlohmann"] = p.median_ratio;
+    state.counters["queue_full_backoffs"] = static_cast<double>(p.node.backoffs);
+}
+BENCHMARK(BM_json_small_rate)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+// ---------------------------------------------------------------------------------------------
+// 4. 1 KiB ping-pong round trip vs raw TCP ping-pong with blocking 1 KiB writes and reads.
+
+constexpr std::size_t rtt_size = 1024;
+
+// ratio_vs_raw here is librats' round-trip time over raw TCP's: lower is better.
+void set_rtt_counters(benchmark::State& state, const paired_rounds& p) {
+    state.SetItemsProcessed(static_cast<std::int64_t>(p.node.messages));
+    state.counters["rtt_us"] = 1e6 / rate_of(p.node);
+    state.counters["raw_rtt_us"] = 1e6 / rate_of(p.base);
+    state.counters["ratio_vs_raw"] = 1.0 / p.median_ratio;
+}
+
+// The echo on b answers every binary message with the same bytes.
+void install_echo(node_t& b) {
+    b.set_data_handler([&b](const peer_info& from, data_kind kind, std::string_view bytes) {
+        b.send_data(from.peer_id, kind, bytes);
+    });
+}
+
+// Request/response driven from a's handler, as an application on the node's strand would: the
+// reply handler sends the next ping until the round's budget is spent. No thread of ours in
+// the loop, so each round trip has the same two wake-ups as the raw ping-pong.
+void BM_rtt_1KiB(benchmark::State& state) {
+    counter finished;
+    std::atomic<std::uint64_t> round_trips{0};
+    std::atomic<bench_clock::rep> end_at{0};
+    std::atomic<bench_clock::rep> last_reply_at{0};
+    std::atomic<bool> send_failed{false};
+    const std::string ping(rtt_size, 'p');
+    node_pair pair;
+    install_echo(pair.b());
+    const auto b_id = pair.b().peer_id();
+    pair.a().set_data_handler([&](const peer_info&, data_kind, std::string_view) {
+        const auto now = bench_clock::now().time_since_epoch().count();
+        round_trips.fetch_add(1, std::memory_order_relaxed);
+        if (now < end_at.load(std::memory_order_relaxed)) {
+            if (!pair.a().send_data(b_id, data_kind::binary, ping)) return;
+            send_failed = true;
+        }
+        last_reply_at = now;
+        finished.add();
+    });
+    if (report_error(state, pair.connect())) return;
+    std::uint64_t chains = 0;
+    const auto node_round = [&] {
+        rate_result r;
+        const auto before = round_trips.load();
+        const auto t0 = bench_clock::now();
+        end_at = (t0 + node_budget).time_since_epoch().count();
+        if (const auto ec = pair.a().send_data(b_id, data_kind::binary, ping)) {
+            r.error = "send failed: " + ec.message();
+            return r;
+        }
+        if (!finished.wait_for_value(++chains, t0 + node_budget + 5s)) {
+            r.error = "ping-pong stalled";
+            return r;
+        }
+        if (send_failed) r.error = "a send in the ping-pong failed";
+        r.seconds = seconds_between(t0, bench_clock::time_point(bench_clock::duration(last_reply_at.load())));
+        r.messages = round_trips.load() - before;
+        return r;
+    };
+    paired_rounds p;
+    for (auto _ : state) {
+        p = run_rounds([&] { return raw_ping_pong(rtt_size, baseline_budget); }, node_round);
+        state.SetIterationTime(p.node.seconds);
+    }
+    if (report_error(state, p.error)) return;
+    set_rtt_counters(state, p);
+}
+BENCHMARK(BM_rtt_1KiB)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+// The same round trip driven from a thread outside the node (send_data, then block until the
+// reply handler signals): adds two cross-thread wake-ups per round trip to the above.
+void BM_rtt_1KiB_caller_thread(benchmark::State& state) {
+    counter replies;
+    const std::string ping(rtt_size, 'p');
+    node_pair pair;
+    install_echo(pair.b());
+    pair.a().set_data_handler([&](const peer_info&, data_kind, std::string_view) { replies.add(); });
+    if (report_error(state, pair.connect())) return;
+    const auto b_id = pair.b().peer_id();
+    const auto node_round = [&] {
+        rate_result r;
+        const auto t0 = bench_clock::now();
+        const auto end = t0 + node_budget;
+        while (r.error.empty() && bench_clock::now() < end) {
+            for (int i = 0; i < 16; ++i) {
+                const auto seen = replies.value();
+                if (const auto ec = pair.a().send_data(b_id, data_kind::binary, ping)) {
+                    r.error = "send failed: " + ec.message();
+                    break;
+                }
+                if (!replies.wait_for_value(seen + 1, bench_clock::now() + 5s)) {
+                    r.error = "no reply within 5 s";
+                    break;
+                }
+                ++r.messages;
+            }
+        }
+        r.seconds = seconds_between(t0, bench_clock::now());
+        return r;
+    };
+    paired_rounds p;
+    for (auto _ : state) {
+        p = run_rounds([&] { return raw_ping_pong(rtt_size, baseline_budget); }, node_round);
+        state.SetIterationTime(p.node.seconds);
+    }
+    if (report_error(state, p.error)) return;
+    set_rtt_counters(state, p);
+}
+BENCHMARK(BM_rtt_1KiB_caller_thread)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+// ---------------------------------------------------------------------------------------------
+// 5. Connect + hello: async_connect to a running node until its completion; then disconnect
+// and wait (untimed) until both sides dropped the peer.
+
+void BM_connect_hello(benchmark::State& state) {
+    counter connects;
+    counter disconnects;
+    std::mutex mutex;
+    std::error_code last_ec;
+    node_pair pair;
+    pair.a().set_peer_disconnected_handler([&](const peer_info&, std::error_code) { disconnects.add(); });
+    pair.b().set_peer_disconnected_handler([&](const peer_info&, std::error_code) { disconnects.add(); });
+    const auto port = pair.b().listen_port();
+    const auto b_id = pair.b().peer_id();
+    std::uint64_t n = 0;
+    for (auto _ : state) {
+        const auto t0 = bench_clock::now();
+        pair.a().async_connect(loopback, port, [&](std::error_code ec, std::string) {
+            {
+                std::lock_guard<std::mutex> lock(mutex);
+                last_ec = ec;
+            }
+            connects.add();
+        });
+        if (!connects.wait_for_value(n + 1, t0 + 5s)) {
+            state.SkipWithError("connect timed out");
+            break;
+        }
+        state.SetIterationTime(seconds_between(t0, bench_clock::now()));
+        {
+            std::lock_guard<std::mutex> lock(mutex);
+            if (last_ec) {
+                state.SkipWithError(("connect failed: " + last_ec.message()).c_str());
+                break;
+            }
+        }
+        ++n;
+        pair.a().disconnect(b_id);
+        if (!disconnects.wait_for_value(2 * n, bench_clock::now() + 5s)) {
+            state.SkipWithError("disconnect timed out");
+            break;
+        }
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(n));
+}
+BENCHMARK(BM_connect_hello)->Iterations(2000)->UseManualTime()->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+
+// With LIBRATS_BENCH_PIN=1 the benchmark thread (the sender, and a's side) runs on CPU 0 with
+// node a's thread, the receiving side (node b, the raw reader or echo) on CPU 1.
+int main(int argc, char** argv) {
+    pin_this_thread(0);
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}
