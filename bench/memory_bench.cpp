@@ -48,6 +48,7 @@ using namespace librats::bench;
 using node_t = basic_node<tcp_transport, plaintext>;
 
 constexpr int connections = 1000;
+constexpr std::uint8_t plaintext_crypto_id = 0;  // docs/PROTOCOL.md, "Connection set-up"
 constexpr std::size_t target_bytes_per_connection = 24 * 1024;
 
 // ---- measurements
@@ -116,7 +117,7 @@ int open_peer(std::uint16_t port, int index) {
         return -1;
     }
     // Preamble, then the hello behind its 2-byte length (docs/PROTOCOL.md).
-    const auto preamble = wire::make_preamble(plaintext::wire_id);
+    const auto preamble = wire::make_preamble(plaintext_crypto_id);
     wire::hello hello;
     char id[32];
     std::snprintf(id, sizeof id, "memory-bench-peer-%04d", index);

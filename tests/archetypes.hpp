@@ -49,14 +49,15 @@ struct transport : transport_without_connect {
 };
 
 struct cipher {
-    static constexpr std::size_t tag_size = 16;
     static constexpr bool is_identity = false;
+    std::size_t tag_size() const;
     void seal(unsigned char*, std::size_t, unsigned char*);
     std::error_code open(unsigned char*, std::size_t);
 };
 
 struct crypto_without_cipher {
-    static constexpr std::uint8_t wire_id = 42;
+    std::uint8_t wire_id() const;
+    bool encrypted() const;
     const std::string& local_peer_id() const;
     struct handshake {
         enum class action { write, read, done };

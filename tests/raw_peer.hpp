@@ -31,7 +31,7 @@ public:
 
     // Preamble and hello, as the initiator of a plaintext connection.
     void handshake(const std::string& peer_id = "raw-peer-1") {
-        const auto preamble = wire::make_preamble(plaintext::wire_id);
+        const auto preamble = wire::make_preamble(0);
         wire::hello hello;
         hello.peer_id = peer_id;
         hello.listen_port = 1;

@@ -239,7 +239,7 @@ public:
                 {"running", node_.is_running()},
                 {"listen_port", node_.listen_port()},
                 {"our_peer_id", node_.peer_id()},
-                {"encryption_enabled", Node::crypto_type::encrypted},
+                {"encryption_enabled", node_.crypto().encrypted()},
                 {"dht_running", false},
                 {"mdns_running", false},
                 {"bytes_sent", s.bytes_sent},
@@ -250,7 +250,8 @@ public:
                 {"connections_initiated", s.connections_initiated},
                 {"handshakes_failed", s.handshakes_failed},
                 {"peers_dropped", s.peers_dropped},
-                {"sends_rejected", s.sends_rejected}};
+                {"sends_rejected", s.sends_rejected},
+                {"writes", s.writes}};
     }
 
     // ---- logging (default: warnings and errors on stderr)

@@ -183,6 +183,7 @@ public:
     const logger& log() const noexcept { return impl_->log(); }
     // The crypto policy, to configure identity before start().
     Crypto& crypto() noexcept { return impl_->mutable_crypto(); }
+    const Crypto& crypto() const noexcept { return impl_->crypto(); }
     // A discovery module of this node, e.g. node.get<static_peers>().add_peer("host", 8080).
     template <class Module>
     Module& get() noexcept { return std::get<Module>(impl_->discovery()); }

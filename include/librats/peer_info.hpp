@@ -36,6 +36,7 @@ struct node_statistics {
     std::uint64_t handshakes_failed = 0;
     std::uint64_t peers_dropped = 0;  // closed by us for bad input or timeouts
     std::uint64_t sends_rejected = 0;  // queue full, unknown peer, not running
+    std::uint64_t writes = 0;          // gathered writes handed to the transport (frames coalesce)
 };
 
 }  // namespace librats

@@ -228,11 +228,12 @@ private:
 // Minimal shape (see crypto/plaintext.hpp for a full model):
 //
 //   struct my_crypto {
-//     static constexpr std::uint8_t wire_id;       // announced in the preamble; both ends must agree
+//     std::uint8_t wire_id() const;                // announced in the preamble; both ends must agree
+//     bool encrypted() const;                      // whether connections made now are encrypted
 //     const std::string& local_peer_id() const;    // our identity as peers will see it
 //     class cipher {                               // one per established connection, both directions
-//       static constexpr std::size_t tag_size;     // bytes a sealed record grows by
-//       static constexpr bool is_identity;         // true if seal/open change nothing
+//       std::size_t tag_size() const;              // bytes a sealed record grows by
+//       static constexpr bool is_identity;         // true if seal/open never change anything
 //       void seal(unsigned char* data, std::size_t size, unsigned char* tag_out);
 //       std::error_code open(unsigned char* data, std::size_t size_with_tag);   // in place
 //     };
@@ -247,6 +248,9 @@ private:
 //       cipher split();
 //     };
 //   };
+//
+// wire_id(), encrypted() and tag_size() are run-time values so that one policy can switch
+// encryption on and off (RatsClient::set_encryption_enabled) before the node starts.
 
 #include <cstddef>
 #include <cstdint>
@@ -263,7 +267,8 @@ namespace detail {
 template <class C, class = void>
 struct has_crypto_identity : std::false_type {};
 template <class C>
-struct has_crypto_identity<C, std::void_t<decltype(std::uint8_t{C::wire_id}),
+struct has_crypto_identity<C, std::void_t<decltype(std::uint8_t{std::declval<const C&>().wire_id()}),
+                                          decltype(bool{std::declval<const C&>().encrypted()}),
                                           decltype(std::string{std::declval<const C&>().local_peer_id()})>>
     : std::true_type {};
 
@@ -271,7 +276,8 @@ template <class C, class = void>
 struct has_cipher : std::false_type {};
 template <class C>
 struct has_cipher<
-    C, std::void_t<decltype(std::size_t{C::cipher::tag_size}), decltype(bool{C::cipher::is_identity}),
+    C, std::void_t<decltype(std::size_t{std::declval<const typename C::cipher&>().tag_size()}),
+                   decltype(bool{C::cipher::is_identity}),
                    decltype(std::declval<typename C::cipher&>().seal(std::declval<unsigned char*>(), std::size_t{},
                                                                      std::declval<unsigned char*>())),
                    decltype(std::error_code{
@@ -302,10 +308,10 @@ inline constexpr bool is_crypto_v = detail::has_crypto_identity<C>::value && det
 template <class C>
 constexpr bool check_crypto() {
     static_assert(detail::has_crypto_identity<C>::value,
-                  "Crypto: missing `static constexpr std::uint8_t wire_id` or `local_peer_id()` "
+                  "Crypto: missing `wire_id()`, `encrypted()` or `local_peer_id()` "
                   "(see librats/concepts/crypto.hpp)");
     static_assert(detail::has_cipher<C>::value,
-                  "Crypto: missing `cipher` with tag_size, is_identity, seal(data, size, tag), open(data, size) "
+                  "Crypto: missing `cipher` with tag_size(), is_identity, seal(data, size, tag), open(data, size) "
                   "(see librats/concepts/crypto.hpp)");
     static_assert(detail::has_handshake<C>::value,
                   "Crypto: missing `handshake` with next(), write_message, read_message, remote_payload, "
@@ -444,6 +450,7 @@ struct node_statistics {
     std::uint64_t handshakes_failed = 0;
     std::uint64_t peers_dropped = 0;  // closed by us for bad input or timeouts
     std::uint64_t sends_rejected = 0;  // queue full, unknown peer, not running
+    std::uint64_t writes = 0;          // gathered writes handed to the transport (frames coalesce)
 };
 
 }  // namespace librats
@@ -786,9 +793,10 @@ namespace librats {
 
 class plaintext {
 public:
-    static constexpr std::uint8_t wire_id = 0;
     static constexpr const char* name = "plaintext";
-    static constexpr bool encrypted = false;
+
+    std::uint8_t wire_id() const noexcept { return 0; }
+    bool encrypted() const noexcept { return false; }
 
     // A fresh random 160-bit peer ID; persistence may replace it before the node starts.
     plaintext() : peer_id_(detail::random_hex(20)) {}
@@ -798,9 +806,10 @@ public:
 
     class cipher {
     public:
-        static constexpr std::size_t tag_size = 0;
         // Sealing changes nothing, so the node may write frames straight from its queue.
         static constexpr bool is_identity = true;
+
+        std::size_t tag_size() const noexcept { return 0; }
 
         void seal(unsigned char*, std::size_t, unsigned char*) noexcept {}
         std::error_code open(unsigned char*, std::size_t) noexcept { return {}; }
@@ -1350,7 +1359,8 @@ struct connect_attempt {
 // Counters shared by a node's sessions; relaxed atomics, read by statistics().
 struct node_counters {
     std::atomic<std::uint64_t> bytes_sent{0}, bytes_received{0}, messages_sent{0}, messages_received{0},
-        connections_accepted{0}, connections_initiated{0}, handshakes_failed{0}, peers_dropped{0}, sends_rejected{0};
+        connections_accepted{0}, connections_initiated{0}, handshakes_failed{0}, peers_dropped{0}, sends_rejected{0},
+        writes{0};
 };
 
 template <class Transport, class Crypto>
@@ -1396,7 +1406,7 @@ public:
           linger_timer_(stream_.get_executor()) {
         info_.connection = id;
         info_.outbound = outbound;
-        info_.encrypted = Crypto::encrypted;
+        info_.encrypted = owner_->crypto().encrypted();
         info_.address = Transport::remote_address(stream_);
         started_ = clock::now();
     }
@@ -1415,7 +1425,7 @@ public:
     // Starts the handshake. A non-zero refusal (an errc) is announced in our preamble instead.
     void start(wire::hello local_hello, std::uint8_t refusal = 0) {
         local_hello_ = std::move(local_hello);
-        const auto preamble = wire::make_preamble(Crypto::wire_id, refusal);
+        const auto preamble = wire::make_preamble(owner_->crypto().wire_id(), refusal);
         hs_out_.assign(reinterpret_cast<const char*>(preamble.data()), preamble.size());
         if (refusal != 0) {
             write_handshake_bytes([self = this->shared_from_this(), refusal] {
@@ -1543,7 +1553,7 @@ private:
         // Binds the handshake to the protocol and the crypto both sides announced.
         std::string p = protocol_name;
         p.push_back(static_cast<char>(protocol_version));
-        p.push_back(static_cast<char>(Crypto::wire_id));
+        p.push_back(static_cast<char>(owner_->crypto().wire_id()));
         return p;
     }
 
@@ -1587,7 +1597,8 @@ private:
             wire::preamble_info info;
             if (auto perr = wire::parse_preamble(remote, info)) return self->close(perr, close_mode::abort);
             if (info.refusal != 0) return self->close(make_error_code(static_cast<errc>(info.refusal)), close_mode::abort);
-            if (info.crypto_id != Crypto::wire_id) return self->close(errc::encryption_mismatch, close_mode::abort);
+            if (info.crypto_id != self->owner_->crypto().wire_id())
+                return self->close(errc::encryption_mismatch, close_mode::abort);
             self->handshake_step();
         });
     }
@@ -1706,7 +1717,7 @@ private:
         while (rend_ - rbegin_ >= header) {
             unsigned char* record = rbuf_.get() + rbegin_;
             const std::size_t length = get_u16(record);
-            if (length <= cipher_type::tag_size) {
+            if (length <= cipher_->tag_size()) {
                 close(errc::malformed_frame);
                 return false;
             }
@@ -1717,7 +1728,7 @@ private:
             }
             last_received_ = clock::now();
             auto self = this->shared_from_this();
-            const auto ec = parser_.feed(record + header, length - cipher_type::tag_size,
+            const auto ec = parser_.feed(record + header, length - cipher_->tag_size(),
                                          [this, &self](wire::frame_type type, std::string_view payload) {
                                              return handle_frame(self, type, payload);
                                          });
@@ -1775,7 +1786,8 @@ private:
             writing_callbacks_.swap(pending_callbacks_);
             batch_size = writing_.size();
         }
-        constexpr std::size_t max_plain = 65535 - cipher_type::tag_size;
+        const std::size_t tag_size = cipher_->tag_size();
+        const std::size_t max_plain = 65535 - tag_size;
         const std::size_t records = (batch_size + max_plain - 1) / max_plain;
         gather_.clear();
         if constexpr (cipher_type::is_identity) {
@@ -1788,18 +1800,19 @@ private:
                 gather_.push_back(asio::buffer(writing_.data() + offset, size));
             }
         } else {
-            sealed_.resize(batch_size + records * (2 + cipher_type::tag_size));
+            sealed_.resize(batch_size + records * (2 + tag_size));
             auto* out = reinterpret_cast<unsigned char*>(sealed_.data());
             for (std::size_t i = 0; i < records; ++i) {
                 const auto offset = i * max_plain;
                 const auto size = std::min(max_plain, batch_size - offset);
-                put_u16(out, static_cast<std::uint16_t>(size + cipher_type::tag_size));
+                put_u16(out, static_cast<std::uint16_t>(size + tag_size));
                 std::memcpy(out + 2, writing_.data() + offset, size);
                 cipher_->seal(out + 2, size, out + 2 + size);
-                out += 2 + size + cipher_type::tag_size;
+                out += 2 + size + tag_size;
             }
             gather_.push_back(asio::buffer(sealed_));
         }
+        owner_->counters().writes++;
         asio::async_write(stream_, gather_, [self = this->shared_from_this(), batch_size](std::error_code ec, std::size_t n) {
             self->on_write_done(ec, n, batch_size);
         });
@@ -1811,10 +1824,11 @@ private:
         // a later part of the same write failed.
         auto callbacks = std::move(writing_callbacks_);
         writing_callbacks_.clear();
-        constexpr std::size_t max_plain = 65535 - cipher_type::tag_size;
+        const std::size_t tag_size = cipher_ ? cipher_->tag_size() : 0;
+        const std::size_t max_plain = 65535 - tag_size;
         for (auto& c : callbacks) {
             const auto records = (c.end + max_plain - 1) / max_plain;
-            const auto wire_end = std::min(records * max_plain, batch_size) + records * (2 + cipher_type::tag_size);
+            const auto wire_end = std::min(records * max_plain, batch_size) + records * (2 + tag_size);
             c.done(ec && written < wire_end ? ec : std::error_code());
         }
         writing_.clear();
@@ -2179,6 +2193,7 @@ public:
         s.handshakes_failed = counters_.handshakes_failed;
         s.peers_dropped = counters_.peers_dropped;
         s.sends_rejected = counters_.sends_rejected;
+        s.writes = counters_.writes;
         return s;
     }
 
@@ -2697,6 +2712,7 @@ public:
     const logger& log() const noexcept { return impl_->log(); }
     // The crypto policy, to configure identity before start().
     Crypto& crypto() noexcept { return impl_->mutable_crypto(); }
+    const Crypto& crypto() const noexcept { return impl_->crypto(); }
     // A discovery module of this node, e.g. node.get<static_peers>().add_peer("host", 8080).
     template <class Module>
     Module& get() noexcept { return std::get<Module>(impl_->discovery()); }
@@ -2966,7 +2982,7 @@ public:
                 {"running", node_.is_running()},
                 {"listen_port", node_.listen_port()},
                 {"our_peer_id", node_.peer_id()},
-                {"encryption_enabled", Node::crypto_type::encrypted},
+                {"encryption_enabled", node_.crypto().encrypted()},
                 {"dht_running", false},
                 {"mdns_running", false},
                 {"bytes_sent", s.bytes_sent},
@@ -2977,7 +2993,8 @@ public:
                 {"connections_initiated", s.connections_initiated},
                 {"handshakes_failed", s.handshakes_failed},
                 {"peers_dropped", s.peers_dropped},
-                {"sends_rejected", s.sends_rejected}};
+                {"sends_rejected", s.sends_rejected},
+                {"writes", s.writes}};
     }
 
     // ---- logging (default: warnings and errors on stderr)

@@ -89,7 +89,7 @@ TEST_F(BadInputTest, GarbageInsteadOfAPreamble) {
 
 TEST_F(BadInputTest, WrongProtocolVersion) {
     raw_peer peer(node_.listen_port());
-    auto preamble = wire::make_preamble(plaintext::wire_id);
+    auto preamble = wire::make_preamble(0);
     preamble[4] = 99;
     peer.send(std::string(preamble.begin(), preamble.end()));
     expect_dropped(peer, "protocol version mismatch");
@@ -154,7 +154,7 @@ TEST_F(BadInputTest, EmptyRecord) {
 
 TEST_F(BadInputTest, OneBytePerSecondDuringTheHandshake) {
     raw_peer peer(node_.listen_port());
-    const auto preamble = wire::make_preamble(plaintext::wire_id);
+    const auto preamble = wire::make_preamble(0);
     for (int i = 0; i < 3; ++i) {
         peer.send(std::string(1, static_cast<char>(preamble[i])));
         std::this_thread::sleep_for(1s);
@@ -177,7 +177,7 @@ TEST_F(BadInputTest, OneBytePerSecondInsideARecord) {
 
 TEST_F(BadInputTest, HelloWithAnInvalidPeerId) {
     raw_peer peer(node_.listen_port());
-    const auto preamble = wire::make_preamble(plaintext::wire_id);
+    const auto preamble = wire::make_preamble(0);
     peer.send(std::string(preamble.begin(), preamble.end()) +
               raw_peer::with_length(R"({"protocol":"librats","version":1,"peer_id":"","listen_port":1,"nonce":1})"));
     expect_dropped(peer, "malformed hello");

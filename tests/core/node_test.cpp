@@ -232,6 +232,22 @@ TEST(NodeTest, ConcurrentSendsFromFourThreadsKeepPerThreadOrder) {
     }
 }
 
+TEST(NodeTest, SmallMessagesCoalesceIntoFewWrites) {
+    io_thread io;
+    tcp_node a(io.executor(), loopback_options()), b(io.executor(), loopback_options());
+    a.start();
+    b.start();
+    std::atomic<int> received{0};
+    a.set_data_handler([&](const peer_info&, data_kind, std::string_view) { ++received; });
+    const auto id = connect(b, a);
+    const auto writes_before = b.statistics().writes;
+    constexpr int messages = 10000;
+    for (int i = 0; i < messages; ++i) ASSERT_FALSE(b.send_data(id, data_kind::binary, std::string(64, 'm')));
+    ASSERT_TRUE(wait_until([&] { return received == messages; }));
+    const auto writes = b.statistics().writes - writes_before;
+    EXPECT_LT(writes, static_cast<std::uint64_t>(messages / 10)) << writes << " writes for " << messages << " messages";
+}
+
 TEST(NodeTest, SimultaneousDialLeavesOneConnection) {
     for (int round = 0; round < 10; ++round) {
         io_thread io;

@@ -5,11 +5,12 @@
 // Minimal shape (see crypto/plaintext.hpp for a full model):
 //
 //   struct my_crypto {
-//     static constexpr std::uint8_t wire_id;       // announced in the preamble; both ends must agree
+//     std::uint8_t wire_id() const;                // announced in the preamble; both ends must agree
+//     bool encrypted() const;                      // whether connections made now are encrypted
 //     const std::string& local_peer_id() const;    // our identity as peers will see it
 //     class cipher {                               // one per established connection, both directions
-//       static constexpr std::size_t tag_size;     // bytes a sealed record grows by
-//       static constexpr bool is_identity;         // true if seal/open change nothing
+//       std::size_t tag_size() const;              // bytes a sealed record grows by
+//       static constexpr bool is_identity;         // true if seal/open never change anything
 //       void seal(unsigned char* data, std::size_t size, unsigned char* tag_out);
 //       std::error_code open(unsigned char* data, std::size_t size_with_tag);   // in place
 //     };
@@ -24,6 +25,9 @@
 //       cipher split();
 //     };
 //   };
+//
+// wire_id(), encrypted() and tag_size() are run-time values so that one policy can switch
+// encryption on and off (RatsClient::set_encryption_enabled) before the node starts.
 
 #include <cstddef>
 #include <cstdint>
@@ -40,7 +44,8 @@ namespace detail {
 template <class C, class = void>
 struct has_crypto_identity : std::false_type {};
 template <class C>
-struct has_crypto_identity<C, std::void_t<decltype(std::uint8_t{C::wire_id}),
+struct has_crypto_identity<C, std::void_t<decltype(std::uint8_t{std::declval<const C&>().wire_id()}),
+                                          decltype(bool{std::declval<const C&>().encrypted()}),
                                           decltype(std::string{std::declval<const C&>().local_peer_id()})>>
     : std::true_type {};
 
@@ -48,7 +53,8 @@ template <class C, class = void>
 struct has_cipher : std::false_type {};
 template <class C>
 struct has_cipher<
-    C, std::void_t<decltype(std::size_t{C::cipher::tag_size}), decltype(bool{C::cipher::is_identity}),
+    C, std::void_t<decltype(std::size_t{std::declval<const typename C::cipher&>().tag_size()}),
+                   decltype(bool{C::cipher::is_identity}),
                    decltype(std::declval<typename C::cipher&>().seal(std::declval<unsigned char*>(), std::size_t{},
                                                                      std::declval<unsigned char*>())),
                    decltype(std::error_code{
@@ -79,10 +85,10 @@ inline constexpr bool is_crypto_v = detail::has_crypto_identity<C>::value && det
 template <class C>
 constexpr bool check_crypto() {
     static_assert(detail::has_crypto_identity<C>::value,
-                  "Crypto: missing `static constexpr std::uint8_t wire_id` or `local_peer_id()` "
+                  "Crypto: missing `wire_id()`, `encrypted()` or `local_peer_id()` "
                   "(see librats/concepts/crypto.hpp)");
     static_assert(detail::has_cipher<C>::value,
-                  "Crypto: missing `cipher` with tag_size, is_identity, seal(data, size, tag), open(data, size) "
+                  "Crypto: missing `cipher` with tag_size(), is_identity, seal(data, size, tag), open(data, size) "
                   "(see librats/concepts/crypto.hpp)");
     static_assert(detail::has_handshake<C>::value,
                   "Crypto: missing `handshake` with next(), write_message, read_message, remote_payload, "

@@ -18,9 +18,10 @@ namespace librats {
 
 class plaintext {
 public:
-    static constexpr std::uint8_t wire_id = 0;
     static constexpr const char* name = "plaintext";
-    static constexpr bool encrypted = false;
+
+    std::uint8_t wire_id() const noexcept { return 0; }
+    bool encrypted() const noexcept { return false; }
 
     // A fresh random 160-bit peer ID; persistence may replace it before the node starts.
     plaintext() : peer_id_(detail::random_hex(20)) {}
@@ -30,9 +31,10 @@ public:
 
     class cipher {
     public:
-        static constexpr std::size_t tag_size = 0;
         // Sealing changes nothing, so the node may write frames straight from its queue.
         static constexpr bool is_identity = true;
+
+        std::size_t tag_size() const noexcept { return 0; }
 
         void seal(unsigned char*, std::size_t, unsigned char*) noexcept {}
         std::error_code open(unsigned char*, std::size_t) noexcept { return {}; }

@@ -272,6 +272,7 @@ public:
         s.handshakes_failed = counters_.handshakes_failed;
         s.peers_dropped = counters_.peers_dropped;
         s.sends_rejected = counters_.sends_rejected;
+        s.writes = counters_.writes;
         return s;
     }
 

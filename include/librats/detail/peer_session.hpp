@@ -50,7 +50,8 @@ struct connect_attempt {
 // Counters shared by a node's sessions; relaxed atomics, read by statistics().
 struct node_counters {
     std::atomic<std::uint64_t> bytes_sent{0}, bytes_received{0}, messages_sent{0}, messages_received{0},
-        connections_accepted{0}, connections_initiated{0}, handshakes_failed{0}, peers_dropped{0}, sends_rejected{0};
+        connections_accepted{0}, connections_initiated{0}, handshakes_failed{0}, peers_dropped{0}, sends_rejected{0},
+        writes{0};
 };
 
 template <class Transport, class Crypto>
@@ -96,7 +97,7 @@ public:
           linger_timer_(stream_.get_executor()) {
         info_.connection = id;
         info_.outbound = outbound;
-        info_.encrypted = Crypto::encrypted;
+        info_.encrypted = owner_->crypto().encrypted();
         info_.address = Transport::remote_address(stream_);
         started_ = clock::now();
     }
@@ -115,7 +116,7 @@ public:
     // Starts the handshake. A non-zero refusal (an errc) is announced in our preamble instead.
     void start(wire::hello local_hello, std::uint8_t refusal = 0) {
         local_hello_ = std::move(local_hello);
-        const auto preamble = wire::make_preamble(Crypto::wire_id, refusal);
+        const auto preamble = wire::make_preamble(owner_->crypto().wire_id(), refusal);
         hs_out_.assign(reinterpret_cast<const char*>(preamble.data()), preamble.size());
         if (refusal != 0) {
             write_handshake_bytes([self = this->shared_from_this(), refusal] {
@@ -243,7 +244,7 @@ private:
         // Binds the handshake to the protocol and the crypto both sides announced.
         std::string p = protocol_name;
         p.push_back(static_cast<char>(protocol_version));
-        p.push_back(static_cast<char>(Crypto::wire_id));
+        p.push_back(static_cast<char>(owner_->crypto().wire_id()));
         return p;
     }
 
@@ -287,7 +288,8 @@ private:
             wire::preamble_info info;
             if (auto perr = wire::parse_preamble(remote, info)) return self->close(perr, close_mode::abort);
             if (info.refusal != 0) return self->close(make_error_code(static_cast<errc>(info.refusal)), close_mode::abort);
-            if (info.crypto_id != Crypto::wire_id) return self->close(errc::encryption_mismatch, close_mode::abort);
+            if (info.crypto_id != self->owner_->crypto().wire_id())
+                return self->close(errc::encryption_mismatch, close_mode::abort);
             self->handshake_step();
         });
     }
@@ -406,7 +408,7 @@ private:
         while (rend_ - rbegin_ >= header) {
             unsigned char* record = rbuf_.get() + rbegin_;
             const std::size_t length = get_u16(record);
-            if (length <= cipher_type::tag_size) {
+            if (length <= cipher_->tag_size()) {
                 close(errc::malformed_frame);
                 return false;
             }
@@ -417,7 +419,7 @@ private:
             }
             last_received_ = clock::now();
             auto self = this->shared_from_this();
-            const auto ec = parser_.feed(record + header, length - cipher_type::tag_size,
+            const auto ec = parser_.feed(record + header, length - cipher_->tag_size(),
                                          [this, &self](wire::frame_type type, std::string_view payload) {
                                              return handle_frame(self, type, payload);
                                          });
@@ -475,7 +477,8 @@ private:
             writing_callbacks_.swap(pending_callbacks_);
             batch_size = writing_.size();
         }
-        constexpr std::size_t max_plain = 65535 - cipher_type::tag_size;
+        const std::size_t tag_size = cipher_->tag_size();
+        const std::size_t max_plain = 65535 - tag_size;
         const std::size_t records = (batch_size + max_plain - 1) / max_plain;
         gather_.clear();
         if constexpr (cipher_type::is_identity) {
@@ -488,18 +491,19 @@ private:
                 gather_.push_back(asio::buffer(writing_.data() + offset, size));
             }
         } else {
-            sealed_.resize(batch_size + records * (2 + cipher_type::tag_size));
+            sealed_.resize(batch_size + records * (2 + tag_size));
             auto* out = reinterpret_cast<unsigned char*>(sealed_.data());
             for (std::size_t i = 0; i < records; ++i) {
                 const auto offset = i * max_plain;
                 const auto size = std::min(max_plain, batch_size - offset);
-                put_u16(out, static_cast<std::uint16_t>(size + cipher_type::tag_size));
+                put_u16(out, static_cast<std::uint16_t>(size + tag_size));
                 std::memcpy(out + 2, writing_.data() + offset, size);
                 cipher_->seal(out + 2, size, out + 2 + size);
-                out += 2 + size + cipher_type::tag_size;
+                out += 2 + size + tag_size;
             }
             gather_.push_back(asio::buffer(sealed_));
         }
+        owner_->counters().writes++;
         asio::async_write(stream_, gather_, [self = this->shared_from_this(), batch_size](std::error_code ec, std::size_t n) {
             self->on_write_done(ec, n, batch_size);
         });
@@ -511,10 +515,11 @@ private:
         // a later part of the same write failed.
         auto callbacks = std::move(writing_callbacks_);
         writing_callbacks_.clear();
-        constexpr std::size_t max_plain = 65535 - cipher_type::tag_size;
+        const std::size_t tag_size = cipher_ ? cipher_->tag_size() : 0;
+        const std::size_t max_plain = 65535 - tag_size;
         for (auto& c : callbacks) {
             const auto records = (c.end + max_plain - 1) / max_plain;
-            const auto wire_end = std::min(records * max_plain, batch_size) + records * (2 + cipher_type::tag_size);
+            const auto wire_end = std::min(records * max_plain, batch_size) + records * (2 + tag_size);
             c.done(ec && written < wire_end ? ec : std::error_code());
         }
         writing_.clear();
