@@ -23,6 +23,7 @@ struct stream {
     template <class Handler>
     void async_wait(asio::socket_base::wait_type, Handler&&);
     std::size_t read_some(asio::mutable_buffer, std::error_code&);
+    std::size_t write_some(asio::const_buffer, std::error_code&);
     template <class Handler>
     void async_write_some(asio::const_buffer, Handler&&);
     void close(std::error_code&);

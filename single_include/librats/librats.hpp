@@ -41,8 +41,10 @@ struct node_options {
 
     std::size_t max_message_size = 16 * 1024 * 1024;
     // Bytes queued towards one peer and not yet handed to its socket. A send that would exceed
-    // it fails at once, unless the queue is empty (so one maximal message always fits).
-    std::size_t send_queue_limit = 32 * 1024 * 1024;
+    // it fails at once, unless the queue is empty (so one maximal message always fits). Small
+    // on purpose: a shallow queue stays in cache (bulk transfers run 2-3x faster than with
+    // 32 MiB, bench/README.md) and the kernel's socket buffer adds its own megabytes.
+    std::size_t send_queue_limit = 1024 * 1024;
 
     std::chrono::milliseconds connect_timeout{10'000};
     std::chrono::milliseconds handshake_timeout{10'000};
@@ -515,7 +517,8 @@ constexpr bool check_discovery() {
 // an archetype):
 //
 //   struct my_transport {
-//     using stream_type = ...;     // asio AsyncWriteStream + async_wait(wait_read) + non-blocking read_some
+//     using stream_type = ...;     // asio AsyncWriteStream + async_wait(wait_read) + non-blocking
+//                                  // read_some(buffers, ec) and write_some(buffers, ec)
 //     using acceptor_type = ...;   // async_accept(void(error_code, stream_type)), port(), close(error_code&)
 //     using executor_type = ...;
 //     my_transport(executor_type);                                      // or more arguments, forwarded by the node
@@ -569,6 +572,7 @@ struct is_transport_stream<
     S, std::void_t<decltype(std::declval<S&>().async_wait(asio::socket_base::wait_read, archetype::wait_handler{})),
                    decltype(std::declval<S&>().read_some(asio::mutable_buffer(), std::declval<std::error_code&>())),
                    decltype(std::declval<S&>().async_write_some(asio::const_buffer(), archetype::io_handler{})),
+                   decltype(std::declval<S&>().write_some(asio::const_buffer(), std::declval<std::error_code&>())),
                    decltype(std::declval<S&>().close(std::declval<std::error_code&>())),
                    decltype(std::declval<S&>().get_executor())>> : std::is_move_constructible<S> {};
 
@@ -631,7 +635,8 @@ constexpr bool check_transport() {
     static_assert(detail::has_stream_type<T>::value && detail::has_acceptor_type<T>::value,
                   "Transport: missing `stream_type` or `acceptor_type` (see librats/concepts/transport.hpp)");
     static_assert(detail::transport_members<T>::stream || !detail::has_stream_type<T>::value,
-                  "Transport: `stream_type` needs async_wait, read_some(buffer, ec), async_write_some, close(ec), "
+                  "Transport: `stream_type` needs async_wait, read_some(buffer, ec), write_some(buffer, ec), "
+                  "async_write_some, close(ec), "
                   "get_executor (see librats/concepts/transport.hpp)");
     static_assert(detail::transport_members<T>::acceptor || !detail::has_acceptor_type<T>::value,
                   "Transport: `acceptor_type` needs async_accept(void(error_code, stream_type)), port(), "
@@ -1160,6 +1165,9 @@ public:
                     continue;
                 }
                 payload_.clear();
+                // One allocation for the usual sizes; a huge declared length must be backed by
+                // bytes actually received before it costs more than 1 MiB.
+                payload_.reserve(std::min<std::size_t>(remaining_, 1 << 20));
             }
             const auto take = std::min<std::size_t>(remaining_, size);
             payload_.append(reinterpret_cast<const char*>(data), take);
@@ -1463,7 +1471,10 @@ public:
             if (done) done(ec);
             return ec;
         }
-        if (kick) asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->start_write(); });
+        if (kick && dispatching() == this)
+            flush_after_dispatch_ = true;
+        else if (kick)
+            asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->start_write(); });
         return {};
     }
 
@@ -1496,6 +1507,7 @@ public:
             return;
         }
         if (state_ != state::open) return;
+        release_idle_buffers();
         if (record_started_ && now - *record_started_ > opt.frame_timeout) return close(errc::frame_timeout);
         if (now - last_received_ > opt.idle_timeout) return close(errc::idle_timeout);
         if (now - last_sent_ >= opt.keepalive_interval) {
@@ -1686,7 +1698,8 @@ private:
         if (!rbuf_) rbuf_ = owner_->buffers().acquire();
         // Bounded so one busy peer cannot starve the others sharing the strand.
         for (int round = 0; round < 16; ++round) {
-            const auto n = stream_.read_some(asio::buffer(rbuf_.get() + rend_, buffer_pool::buffer_size - rend_), ec);
+            const auto room = buffer_pool::buffer_size - rend_;
+            const auto n = stream_.read_some(asio::buffer(rbuf_.get() + rend_, room), ec);
             if (ec == asio::error::would_block || ec == asio::error::try_again) {
                 ec.clear();
                 break;
@@ -1694,9 +1707,11 @@ private:
             if (ec) return read_failed(ec);
             owner_->counters().bytes_received += n;
             rend_ += n;
-            if (state_ == state::open) process_records();
+            if (state_ == state::open) dispatch_records();
             if (state_ == state::closed) return;
             if (state_ == state::closing) rbegin_ = rend_ = 0;  // draining until the peer's close
+            // A short read emptied the socket: the next read would only say would_block.
+            if (n < room) break;
         }
         if (rbegin_ == rend_) {
             rbegin_ = rend_ = 0;
@@ -1709,6 +1724,23 @@ private:
         if (state_ == state::closing) return finish_close();
         if (ec == asio::error::eof) ec = errc::peer_closed;
         close(ec, close_mode::abort);
+    }
+
+    // Replies that frame handlers queue on this session are written once the batch of records
+    // is handled, in the same pass of the strand: no post, and replies to a batch coalesce.
+    void dispatch_records() {
+        dispatching() = this;
+        process_records();
+        dispatching() = nullptr;
+        if (flush_after_dispatch_) {
+            flush_after_dispatch_ = false;
+            start_write();
+        }
+    }
+
+    static peer_session*& dispatching() {
+        thread_local peer_session* current = nullptr;
+        return current;
     }
 
     // Opens and parses every whole record in the buffer. False once the session closed.
@@ -1773,19 +1805,42 @@ private:
         }
     }
 
-    // ---- writing: swap the queue out, cut it into records, one gathered write
+    // ---- writing: swap the queue out, cut it into records, one gathered write. The write is
+    // tried at once on the non-blocking stream; only what does not fit waits for async_write.
     void start_write() {
-        std::size_t batch_size = 0;
-        {
-            std::lock_guard<std::mutex> lock(send_mutex_);
-            if (pending_.empty() || state_ == state::closed) {
-                write_scheduled_ = false;
-                return;
+        for (;;) {
+            std::size_t batch_size = 0;
+            {
+                std::lock_guard<std::mutex> lock(send_mutex_);
+                if (pending_.empty() || state_ == state::closed) {
+                    write_scheduled_ = false;
+                    return;
+                }
+                writing_.swap(pending_);
+                writing_callbacks_.swap(pending_callbacks_);
+                batch_size = writing_.size();
             }
-            writing_.swap(pending_);
-            writing_callbacks_.swap(pending_callbacks_);
-            batch_size = writing_.size();
+            build_records(batch_size);
+            owner_->counters().writes++;
+            std::error_code ec;
+            const std::size_t total = asio::buffer_size(gather_);
+            // asio writes at most 64 buffers per call; longer lists go the async way at once.
+            const std::size_t first = gather_.size() <= 64 ? stream_.write_some(gather_, ec) : 0;
+            if (ec == asio::error::would_block || ec == asio::error::try_again) ec.clear();
+            if (ec || first == total) {
+                if (!finish_write(ec, first, batch_size)) return;
+                continue;
+            }
+            consume_gathered(first);
+            asio::async_write(stream_, gather_,
+                              [self = this->shared_from_this(), batch_size, first](std::error_code ec, std::size_t n) {
+                                  if (self->finish_write(ec, first + n, batch_size)) self->start_write();
+                              });
+            return;
         }
+    }
+
+    void build_records(std::size_t batch_size) {
         const std::size_t tag_size = cipher_->tag_size();
         const std::size_t max_plain = 65535 - tag_size;
         const std::size_t records = (batch_size + max_plain - 1) / max_plain;
@@ -1812,13 +1867,21 @@ private:
             }
             gather_.push_back(asio::buffer(sealed_));
         }
-        owner_->counters().writes++;
-        asio::async_write(stream_, gather_, [self = this->shared_from_this(), batch_size](std::error_code ec, std::size_t n) {
-            self->on_write_done(ec, n, batch_size);
-        });
     }
 
-    void on_write_done(std::error_code ec, std::size_t written, std::size_t batch_size) {
+    // Drops the first `bytes` of the gathered buffers (a partial direct write).
+    void consume_gathered(std::size_t bytes) {
+        auto it = gather_.begin();
+        while (bytes > 0 && bytes >= it->size()) {
+            bytes -= it->size();
+            ++it;
+        }
+        if (bytes > 0) *it += bytes;
+        gather_.erase(gather_.begin(), it);
+    }
+
+    // Completes a written batch. True if more is queued and the writer should go on.
+    bool finish_write(std::error_code ec, std::size_t written, std::size_t batch_size) {
         owner_->counters().bytes_sent += written;
         // A message counts as sent once its last record is wholly handed to the socket, even if
         // a later part of the same write failed.
@@ -1831,17 +1894,18 @@ private:
             const auto wire_end = std::min(records * max_plain, batch_size) + records * (2 + tag_size);
             c.done(ec && written < wire_end ? ec : std::error_code());
         }
-        writing_.clear();
-        if (writing_.capacity() > 64 * 1024) std::string().swap(writing_);
-        if (sealed_.capacity() > 64 * 1024) std::string().swap(sealed_);
+        writing_.clear();  // keeps its capacity while the connection is busy; on_tick releases it
         if (ec) {
             {
                 std::lock_guard<std::mutex> lock(send_mutex_);
                 write_scheduled_ = false;
                 queued_bytes_ -= batch_size;
             }
-            if (state_ == state::closing) return finish_close();
-            return close(ec, close_mode::abort);
+            if (state_ == state::closing)
+                finish_close();
+            else
+                close(ec, close_mode::abort);
+            return false;
         }
         last_sent_ = clock::now();
         bool more = false;
@@ -1856,12 +1920,21 @@ private:
             if (!more) {
                 write_scheduled_ = false;
                 shutdown = flush_then_shutdown_;
-                if (pending_.capacity() > 16 * 1024) std::string().swap(pending_);
             }
         }
         if (notify && state_ == state::open) owner_->on_writable(this->shared_from_this());
-        if (more) return start_write();
         if (shutdown) Transport::shutdown_send(stream_);
+        return more;
+    }
+
+    // Send buffers keep their capacity while data flows (no allocation or page faults per
+    // write); a connection with nothing queued at a tick gives them back.
+    void release_idle_buffers() {
+        std::lock_guard<std::mutex> lock(send_mutex_);
+        if (write_scheduled_ || !pending_.empty()) return;
+        std::string().swap(pending_);
+        std::string().swap(writing_);
+        std::string().swap(sealed_);
     }
 
     void fail_pending(std::error_code ec) {
@@ -1909,6 +1982,7 @@ private:
     clock::time_point last_sent_{};
     std::optional<clock::time_point> record_started_;
     bool read_pending_ = false;
+    bool flush_after_dispatch_ = false;
 
     std::mutex send_mutex_;
     std::string pending_;
@@ -4202,8 +4276,18 @@ public:
     auto async_connect(const std::string& host, std::uint16_t port, Token&& token) {
         return asio::async_initiate<Token, void(std::error_code, stream_type)>(
             [this](auto handler, const std::string& host, std::uint16_t port) {
-                auto resolver = std::make_shared<asio::ip::tcp::resolver>(ex_);
                 auto socket = std::make_shared<stream_type>(ex_);
+                // An IP literal needs no resolver (whose work runs on a private thread).
+                std::error_code not_literal;
+                const auto literal = asio::ip::make_address(host, not_literal);
+                if (!not_literal) {
+                    socket->async_connect({literal, port}, [socket, handler = std::move(handler)](std::error_code ec) mutable {
+                        if (!ec) detail::configure_tcp_stream(*socket);
+                        std::move(handler)(ec, std::move(*socket));
+                    });
+                    return;
+                }
+                auto resolver = std::make_shared<asio::ip::tcp::resolver>(ex_);
                 resolver->async_resolve(
                     host, std::to_string(port),
                     [resolver, socket, handler = std::move(handler)](

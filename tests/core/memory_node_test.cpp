@@ -65,7 +65,9 @@ TEST_F(MemoryNodeTest, SimultaneousDialKeepsExactlyOneConnection) {
 }
 
 TEST_F(MemoryNodeTest, ConnectionDroppedMidMessageLosesNothingAccepted) {
-    auto a = make_node("a", 1000), b = make_node("b", 2000);
+    node_options options;
+    options.send_queue_limit = 4 << 20;  // both messages queue at once
+    auto a = make_node("a", 1000), b = make_node("b", 2000, options);
     a->start();
     b->start();
     std::vector<std::string> received;

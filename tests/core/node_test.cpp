@@ -329,7 +329,7 @@ TEST(NodeTest, ConnectFailuresCompleteWithErrors) {
     tcp_node closed(io.executor(), loopback_options());
     closed.start();
     const auto port = closed.listen_port();
-    closed.stop();
+    closed.async_stop(asio::use_future).get();
     auto refused = a.async_connect("127.0.0.1", port, test::error_and_value_future);
     ASSERT_EQ(refused.wait_for(5s), std::future_status::ready);
     EXPECT_EQ(refused.get().first, asio::error::connection_refused);
@@ -351,7 +351,9 @@ TEST(NodeTest, KeepalivePingsHoldAnIdleConnection) {
 
 TEST(NodeTest, GracefulDisconnectFlushesAndTellsBothSides) {
     io_thread io;
-    tcp_node a(io.executor(), loopback_options()), b(io.executor(), loopback_options());
+    auto options = loopback_options();
+    options.send_queue_limit = 16 << 20;  // all eight messages queue before the disconnect
+    tcp_node a(io.executor(), options), b(io.executor(), options);
     a.start();
     b.start();
     std::promise<std::error_code> a_saw, b_saw;

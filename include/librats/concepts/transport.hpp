@@ -6,7 +6,8 @@
 // an archetype):
 //
 //   struct my_transport {
-//     using stream_type = ...;     // asio AsyncWriteStream + async_wait(wait_read) + non-blocking read_some
+//     using stream_type = ...;     // asio AsyncWriteStream + async_wait(wait_read) + non-blocking
+//                                  // read_some(buffers, ec) and write_some(buffers, ec)
 //     using acceptor_type = ...;   // async_accept(void(error_code, stream_type)), port(), close(error_code&)
 //     using executor_type = ...;
 //     my_transport(executor_type);                                      // or more arguments, forwarded by the node
@@ -60,6 +61,7 @@ struct is_transport_stream<
     S, std::void_t<decltype(std::declval<S&>().async_wait(asio::socket_base::wait_read, archetype::wait_handler{})),
                    decltype(std::declval<S&>().read_some(asio::mutable_buffer(), std::declval<std::error_code&>())),
                    decltype(std::declval<S&>().async_write_some(asio::const_buffer(), archetype::io_handler{})),
+                   decltype(std::declval<S&>().write_some(asio::const_buffer(), std::declval<std::error_code&>())),
                    decltype(std::declval<S&>().close(std::declval<std::error_code&>())),
                    decltype(std::declval<S&>().get_executor())>> : std::is_move_constructible<S> {};
 
@@ -122,7 +124,8 @@ constexpr bool check_transport() {
     static_assert(detail::has_stream_type<T>::value && detail::has_acceptor_type<T>::value,
                   "Transport: missing `stream_type` or `acceptor_type` (see librats/concepts/transport.hpp)");
     static_assert(detail::transport_members<T>::stream || !detail::has_stream_type<T>::value,
-                  "Transport: `stream_type` needs async_wait, read_some(buffer, ec), async_write_some, close(ec), "
+                  "Transport: `stream_type` needs async_wait, read_some(buffer, ec), write_some(buffer, ec), "
+                  "async_write_some, close(ec), "
                   "get_executor (see librats/concepts/transport.hpp)");
     static_assert(detail::transport_members<T>::acceptor || !detail::has_acceptor_type<T>::value,
                   "Transport: `acceptor_type` needs async_accept(void(error_code, stream_type)), port(), "

@@ -154,7 +154,10 @@ public:
             if (done) done(ec);
             return ec;
         }
-        if (kick) asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->start_write(); });
+        if (kick && dispatching() == this)
+            flush_after_dispatch_ = true;
+        else if (kick)
+            asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->start_write(); });
         return {};
     }
 
@@ -187,6 +190,7 @@ public:
             return;
         }
         if (state_ != state::open) return;
+        release_idle_buffers();
         if (record_started_ && now - *record_started_ > opt.frame_timeout) return close(errc::frame_timeout);
         if (now - last_received_ > opt.idle_timeout) return close(errc::idle_timeout);
         if (now - last_sent_ >= opt.keepalive_interval) {
@@ -377,7 +381,8 @@ private:
         if (!rbuf_) rbuf_ = owner_->buffers().acquire();
         // Bounded so one busy peer cannot starve the others sharing the strand.
         for (int round = 0; round < 16; ++round) {
-            const auto n = stream_.read_some(asio::buffer(rbuf_.get() + rend_, buffer_pool::buffer_size - rend_), ec);
+            const auto room = buffer_pool::buffer_size - rend_;
+            const auto n = stream_.read_some(asio::buffer(rbuf_.get() + rend_, room), ec);
             if (ec == asio::error::would_block || ec == asio::error::try_again) {
                 ec.clear();
                 break;
@@ -385,9 +390,11 @@ private:
             if (ec) return read_failed(ec);
             owner_->counters().bytes_received += n;
             rend_ += n;
-            if (state_ == state::open) process_records();
+            if (state_ == state::open) dispatch_records();
             if (state_ == state::closed) return;
             if (state_ == state::closing) rbegin_ = rend_ = 0;  // draining until the peer's close
+            // A short read emptied the socket: the next read would only say would_block.
+            if (n < room) break;
         }
         if (rbegin_ == rend_) {
             rbegin_ = rend_ = 0;
@@ -400,6 +407,23 @@ private:
         if (state_ == state::closing) return finish_close();
         if (ec == asio::error::eof) ec = errc::peer_closed;
         close(ec, close_mode::abort);
+    }
+
+    // Replies that frame handlers queue on this session are written once the batch of records
+    // is handled, in the same pass of the strand: no post, and replies to a batch coalesce.
+    void dispatch_records() {
+        dispatching() = this;
+        process_records();
+        dispatching() = nullptr;
+        if (flush_after_dispatch_) {
+            flush_after_dispatch_ = false;
+            start_write();
+        }
+    }
+
+    static peer_session*& dispatching() {
+        thread_local peer_session* current = nullptr;
+        return current;
     }
 
     // Opens and parses every whole record in the buffer. False once the session closed.
@@ -464,19 +488,42 @@ private:
         }
     }
 
-    // ---- writing: swap the queue out, cut it into records, one gathered write
+    // ---- writing: swap the queue out, cut it into records, one gathered write. The write is
+    // tried at once on the non-blocking stream; only what does not fit waits for async_write.
     void start_write() {
-        std::size_t batch_size = 0;
-        {
-            std::lock_guard<std::mutex> lock(send_mutex_);
-            if (pending_.empty() || state_ == state::closed) {
-                write_scheduled_ = false;
-                return;
+        for (;;) {
+            std::size_t batch_size = 0;
+            {
+                std::lock_guard<std::mutex> lock(send_mutex_);
+                if (pending_.empty() || state_ == state::closed) {
+                    write_scheduled_ = false;
+                    return;
+                }
+                writing_.swap(pending_);
+                writing_callbacks_.swap(pending_callbacks_);
+                batch_size = writing_.size();
             }
-            writing_.swap(pending_);
-            writing_callbacks_.swap(pending_callbacks_);
-            batch_size = writing_.size();
+            build_records(batch_size);
+            owner_->counters().writes++;
+            std::error_code ec;
+            const std::size_t total = asio::buffer_size(gather_);
+            // asio writes at most 64 buffers per call; longer lists go the async way at once.
+            const std::size_t first = gather_.size() <= 64 ? stream_.write_some(gather_, ec) : 0;
+            if (ec == asio::error::would_block || ec == asio::error::try_again) ec.clear();
+            if (ec || first == total) {
+                if (!finish_write(ec, first, batch_size)) return;
+                continue;
+            }
+            consume_gathered(first);
+            asio::async_write(stream_, gather_,
+                              [self = this->shared_from_this(), batch_size, first](std::error_code ec, std::size_t n) {
+                                  if (self->finish_write(ec, first + n, batch_size)) self->start_write();
+                              });
+            return;
         }
+    }
+
+    void build_records(std::size_t batch_size) {
         const std::size_t tag_size = cipher_->tag_size();
         const std::size_t max_plain = 65535 - tag_size;
         const std::size_t records = (batch_size + max_plain - 1) / max_plain;
@@ -503,13 +550,21 @@ private:
             }
             gather_.push_back(asio::buffer(sealed_));
         }
-        owner_->counters().writes++;
-        asio::async_write(stream_, gather_, [self = this->shared_from_this(), batch_size](std::error_code ec, std::size_t n) {
-            self->on_write_done(ec, n, batch_size);
-        });
     }
 
-    void on_write_done(std::error_code ec, std::size_t written, std::size_t batch_size) {
+    // Drops the first `bytes` of the gathered buffers (a partial direct write).
+    void consume_gathered(std::size_t bytes) {
+        auto it = gather_.begin();
+        while (bytes > 0 && bytes >= it->size()) {
+            bytes -= it->size();
+            ++it;
+        }
+        if (bytes > 0) *it += bytes;
+        gather_.erase(gather_.begin(), it);
+    }
+
+    // Completes a written batch. True if more is queued and the writer should go on.
+    bool finish_write(std::error_code ec, std::size_t written, std::size_t batch_size) {
         owner_->counters().bytes_sent += written;
         // A message counts as sent once its last record is wholly handed to the socket, even if
         // a later part of the same write failed.
@@ -522,17 +577,18 @@ private:
             const auto wire_end = std::min(records * max_plain, batch_size) + records * (2 + tag_size);
             c.done(ec && written < wire_end ? ec : std::error_code());
         }
-        writing_.clear();
-        if (writing_.capacity() > 64 * 1024) std::string().swap(writing_);
-        if (sealed_.capacity() > 64 * 1024) std::string().swap(sealed_);
+        writing_.clear();  // keeps its capacity while the connection is busy; on_tick releases it
         if (ec) {
             {
                 std::lock_guard<std::mutex> lock(send_mutex_);
                 write_scheduled_ = false;
                 queued_bytes_ -= batch_size;
             }
-            if (state_ == state::closing) return finish_close();
-            return close(ec, close_mode::abort);
+            if (state_ == state::closing)
+                finish_close();
+            else
+                close(ec, close_mode::abort);
+            return false;
         }
         last_sent_ = clock::now();
         bool more = false;
@@ -547,12 +603,21 @@ private:
             if (!more) {
                 write_scheduled_ = false;
                 shutdown = flush_then_shutdown_;
-                if (pending_.capacity() > 16 * 1024) std::string().swap(pending_);
             }
         }
         if (notify && state_ == state::open) owner_->on_writable(this->shared_from_this());
-        if (more) return start_write();
         if (shutdown) Transport::shutdown_send(stream_);
+        return more;
+    }
+
+    // Send buffers keep their capacity while data flows (no allocation or page faults per
+    // write); a connection with nothing queued at a tick gives them back.
+    void release_idle_buffers() {
+        std::lock_guard<std::mutex> lock(send_mutex_);
+        if (write_scheduled_ || !pending_.empty()) return;
+        std::string().swap(pending_);
+        std::string().swap(writing_);
+        std::string().swap(sealed_);
     }
 
     void fail_pending(std::error_code ec) {
@@ -600,6 +665,7 @@ private:
     clock::time_point last_sent_{};
     std::optional<clock::time_point> record_started_;
     bool read_pending_ = false;
+    bool flush_after_dispatch_ = false;
 
     std::mutex send_mutex_;
     std::string pending_;

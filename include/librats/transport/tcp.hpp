@@ -92,8 +92,18 @@ public:
     auto async_connect(const std::string& host, std::uint16_t port, Token&& token) {
         return asio::async_initiate<Token, void(std::error_code, stream_type)>(
             [this](auto handler, const std::string& host, std::uint16_t port) {
-                auto resolver = std::make_shared<asio::ip::tcp::resolver>(ex_);
                 auto socket = std::make_shared<stream_type>(ex_);
+                // An IP literal needs no resolver (whose work runs on a private thread).
+                std::error_code not_literal;
+                const auto literal = asio::ip::make_address(host, not_literal);
+                if (!not_literal) {
+                    socket->async_connect({literal, port}, [socket, handler = std::move(handler)](std::error_code ec) mutable {
+                        if (!ec) detail::configure_tcp_stream(*socket);
+                        std::move(handler)(ec, std::move(*socket));
+                    });
+                    return;
+                }
+                auto resolver = std::make_shared<asio::ip::tcp::resolver>(ex_);
                 resolver->async_resolve(
                     host, std::to_string(port),
                     [resolver, socket, handler = std::move(handler)](

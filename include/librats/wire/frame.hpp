@@ -138,6 +138,9 @@ public:
                     continue;
                 }
                 payload_.clear();
+                // One allocation for the usual sizes; a huge declared length must be backed by
+                // bytes actually received before it costs more than 1 MiB.
+                payload_.reserve(std::min<std::size_t>(remaining_, 1 << 20));
             }
             const auto take = std::min<std::size_t>(remaining_, size);
             payload_.append(reinterpret_cast<const char*>(data), take);
