@@ -1436,14 +1436,12 @@ public:
         const auto preamble = wire::make_preamble(owner_->crypto().wire_id(), refusal);
         hs_out_.assign(reinterpret_cast<const char*>(preamble.data()), preamble.size());
         if (refusal != 0) {
-            write_handshake_bytes([self = this->shared_from_this(), refusal] {
-                self->close(make_error_code(static_cast<errc>(refusal)), close_mode::linger);
-            });
-            return;
+            refusal_ = static_cast<errc>(refusal);
+            return write_handshake_bytes(hs_step::refused);
         }
         hs_.emplace(owner_->crypto(), info_.outbound, prologue(), wire::encode_hello(local_hello_));
         if (info_.outbound && !append_handshake_message()) return;
-        write_handshake_bytes([self = this->shared_from_this()] { self->read_preamble(); });
+        write_handshake_bytes(hs_step::preamble);
     }
 
     // Queues a frame of `size` bytes written by `write(std::string&)`. Control frames (pongs,
@@ -1586,67 +1584,66 @@ private:
         return true;
     }
 
-    template <class Next>
-    void write_handshake_bytes(Next next) {
+    // The handshake's I/O: one write and one read completion handler, each switching on what was
+    // written or read, so the set-up instantiates asio's composed operations only once.
+    enum class hs_step { refused, preamble, length, message };
+
+    void write_handshake_bytes(hs_step then) {
         asio::async_write(stream_, asio::buffer(hs_out_),
-                          [self = this->shared_from_this(), next = std::move(next)](std::error_code ec, std::size_t n) {
+                          [self = this->shared_from_this(), then](std::error_code ec, std::size_t n) {
                               self->owner_->counters().bytes_sent += n;
                               self->hs_out_.clear();
                               if (self->state_ != state::handshaking) return;
                               if (ec) return self->close(ec, close_mode::abort);
-                              next();
+                              if (then == hs_step::refused)
+                                  return self->close(make_error_code(self->refusal_), close_mode::linger);
+                              if (then == hs_step::preamble) return self->read_handshake_bytes(hs_step::preamble);
+                              self->handshake_step();
                           });
     }
 
-    void read_preamble() {
-        hs_in_.resize(wire::preamble_size);
-        asio::async_read(stream_, asio::buffer(hs_in_), [self = this->shared_from_this()](std::error_code ec, std::size_t n) {
+    void read_handshake_bytes(hs_step step, std::size_t size = 0) {
+        hs_in_.resize(step == hs_step::preamble ? wire::preamble_size : step == hs_step::length ? 2 : size);
+        asio::async_read(stream_, asio::buffer(hs_in_), [self = this->shared_from_this(), step](std::error_code ec, std::size_t n) {
             self->owner_->counters().bytes_received += n;
             if (self->state_ != state::handshaking) return;
             if (ec) return self->close(ec == asio::error::eof ? make_error_code(errc::peer_closed) : ec, close_mode::abort);
-            wire::preamble remote;
-            std::memcpy(remote.data(), self->hs_in_.data(), remote.size());
-            wire::preamble_info info;
-            if (auto perr = wire::parse_preamble(remote, info)) return self->close(perr, close_mode::abort);
-            if (info.refusal != 0) return self->close(make_error_code(static_cast<errc>(info.refusal)), close_mode::abort);
-            if (info.crypto_id != self->owner_->crypto().wire_id())
-                return self->close(errc::encryption_mismatch, close_mode::abort);
-            self->handshake_step();
+            self->on_handshake_bytes(step);
         });
+    }
+
+    void on_handshake_bytes(hs_step step) {
+        const auto* bytes = reinterpret_cast<const unsigned char*>(hs_in_.data());
+        switch (step) {
+        case hs_step::preamble: {
+            wire::preamble remote;
+            std::memcpy(remote.data(), bytes, remote.size());
+            wire::preamble_info info;
+            if (auto ec = wire::parse_preamble(remote, info)) return close(ec, close_mode::abort);
+            if (info.refusal != 0) return close(make_error_code(static_cast<errc>(info.refusal)), close_mode::abort);
+            if (info.crypto_id != owner_->crypto().wire_id()) return close(errc::encryption_mismatch, close_mode::abort);
+            return handshake_step();
+        }
+        case hs_step::length: {
+            const auto length = get_u16(bytes);
+            if (length == 0) return close(errc::malformed_frame, close_mode::abort);
+            return read_handshake_bytes(hs_step::message, length);
+        }
+        case hs_step::message:
+            if (auto ec = hs_->read_message(hs_in_)) return close(ec, close_mode::abort);
+            return handshake_step();
+        case hs_step::refused: return;
+        }
     }
 
     void handshake_step() {
         switch (hs_->next()) {
         case handshake_type::action::write:
-            if (!append_handshake_message()) return;
-            write_handshake_bytes([self = this->shared_from_this()] { self->handshake_step(); });
+            if (append_handshake_message()) write_handshake_bytes(hs_step::message);
             return;
-        case handshake_type::action::read:
-            hs_in_.resize(2);
-            asio::async_read(stream_, asio::buffer(hs_in_), [self = this->shared_from_this()](std::error_code ec, std::size_t n) {
-                self->owner_->counters().bytes_received += n;
-                if (self->state_ != state::handshaking) return;
-                if (ec) return self->close(ec == asio::error::eof ? make_error_code(errc::peer_closed) : ec, close_mode::abort);
-                const auto length = get_u16(reinterpret_cast<const unsigned char*>(self->hs_in_.data()));
-                if (length == 0) return self->close(errc::malformed_frame, close_mode::abort);
-                self->read_handshake_message(length);
-            });
-            return;
-        case handshake_type::action::done:
-            finish_handshake();
-            return;
+        case handshake_type::action::read: return read_handshake_bytes(hs_step::length);
+        case handshake_type::action::done: return finish_handshake();
         }
-    }
-
-    void read_handshake_message(std::size_t length) {
-        hs_in_.resize(length);
-        asio::async_read(stream_, asio::buffer(hs_in_), [self = this->shared_from_this()](std::error_code ec, std::size_t n) {
-            self->owner_->counters().bytes_received += n;
-            if (self->state_ != state::handshaking) return;
-            if (ec) return self->close(ec == asio::error::eof ? make_error_code(errc::peer_closed) : ec, close_mode::abort);
-            if (auto herr = self->hs_->read_message(self->hs_in_)) return self->close(herr, close_mode::abort);
-            self->handshake_step();
-        });
     }
 
     void finish_handshake() {
@@ -1970,6 +1967,7 @@ private:
     std::shared_ptr<connect_attempt> attempt_;
 
     std::optional<handshake_type> hs_;
+    errc refusal_ = errc::max_peers_reached;  // what a refusing preamble announced
     std::string hs_in_;
     std::string hs_out_;
     std::optional<cipher_type> cipher_;
@@ -3164,6 +3162,7 @@ private:
 // exponential backoff after a failure or a disconnect, for as long as the node runs.
 
 
+#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
 #include <algorithm>

@@ -7,6 +7,7 @@
 #include <librats/discovery/context.hpp>
 #include <librats/peer_info.hpp>
 
+#include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
 #include <algorithm>
