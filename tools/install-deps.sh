@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build ccache pkg-config git
+  build-essential cmake ninja-build ccache pkg-config git meson
   libasio-dev nlohmann-json3-dev libbotan-2-dev
   googletest libgtest-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: the plain build, then ASan+UBSan and TSan builds (clang-14), each run
-# with ctest. Usage: bash tools/test.sh [plain|asan|tsan ...]   (default: all three)
+# The whole test suite: the single header's freshness, the plain build, the consumer projects,
+# the suite against the single header, then ASan+UBSan and TSan builds (clang-14), each run with
+# ctest. Usage: bash tools/test.sh [plain|consumers|single|asan|tsan ...]   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install-deps.sh
@@ -8,7 +9,7 @@ python3 tools/amalgamate.py --check
 
 jobs=$(nproc)
 configs=("$@")
-[ ${#configs[@]} -eq 0 ] && configs=(plain asan tsan)
+[ ${#configs[@]} -eq 0 ] && configs=(plain consumers single asan tsan)
 
 run_config() {
   local name=$1 dir=build-$1
@@ -22,6 +23,10 @@ run_config() {
 for config in "${configs[@]}"; do
   case $config in
     plain) run_config plain -DCMAKE_BUILD_TYPE=RelWithDebInfo ;;
+    consumers) echo "=== consumers ==="; bash tools/consumer-tests.sh ;;
+    single)
+      run_config single -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLIBRATS_SINGLE_HEADER=ON \
+        -DLIBRATS_BUILD_BENCH=OFF -DLIBRATS_BUILD_EXAMPLES=OFF ;;
     asan)
       UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=1 \
       run_config asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++-14 \
