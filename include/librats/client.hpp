@@ -7,6 +7,7 @@
 
 #include <librats/config.hpp>
 #include <librats/detail/address.hpp>
+#include <librats/detail/handler_slot.hpp>
 #include <librats/log.hpp>
 #include <librats/node.hpp>
 #include <librats/peer_info.hpp>
@@ -66,15 +67,15 @@ public:
           node_(io_.get_executor(), make_options(listen_port, max_peers, bind_address)),
           bind_address_(bind_address) {
         node_.set_peer_connected_handler([this](const peer_info& info) {
-            if (auto cb = load(connection_callback_)) (*cb)(info.connection, info.peer_id);
+            if (auto cb = connection_callback_.get()) (*cb)(info.connection, info.peer_id);
         });
         node_.set_peer_disconnected_handler([this](const peer_info& info, std::error_code) {
-            if (auto cb = load(disconnect_callback_)) (*cb)(info.connection, info.peer_id);
+            if (auto cb = disconnect_callback_.get()) (*cb)(info.connection, info.peer_id);
         });
         node_.set_data_handler([this](const peer_info& info, data_kind kind, std::string_view data) {
-            auto binary = kind == data_kind::binary ? load(binary_callback_) : nullptr;
+            auto binary = kind == data_kind::binary ? binary_callback_.get() : nullptr;
             if (binary) return (*binary)(info.connection, info.peer_id, std::vector<std::uint8_t>(data.begin(), data.end()));
-            if (auto text = load(string_callback_)) (*text)(info.connection, info.peer_id, std::string(data));
+            if (auto text = string_callback_.get()) (*text)(info.connection, info.peer_id, std::string(data));
         });
     }
 
@@ -195,12 +196,12 @@ public:
 
     // ---- legacy callbacks (on the network thread)
 
-    void set_connection_callback(ConnectionCallback cb) { store(connection_callback_, std::move(cb)); }
-    void set_disconnect_callback(DisconnectCallback cb) { store(disconnect_callback_, std::move(cb)); }
+    void set_connection_callback(ConnectionCallback cb) { connection_callback_.set(std::move(cb)); }
+    void set_disconnect_callback(DisconnectCallback cb) { disconnect_callback_.set(std::move(cb)); }
     // Text data; also binary data when no binary callback is set.
-    void set_data_callback(DataCallback cb) { store(string_callback_, std::move(cb)); }
-    void set_string_data_callback(StringDataCallback cb) { store(string_callback_, std::move(cb)); }
-    void set_binary_data_callback(BinaryDataCallback cb) { store(binary_callback_, std::move(cb)); }
+    void set_data_callback(DataCallback cb) { string_callback_.set(std::move(cb)); }
+    void set_string_data_callback(StringDataCallback cb) { string_callback_.set(std::move(cb)); }
+    void set_binary_data_callback(BinaryDataCallback cb) { binary_callback_.set(std::move(cb)); }
 
     // ---- peers
 
@@ -310,29 +311,16 @@ private:
         return peer;
     }
 
-    template <class Callback>
-    void store(std::shared_ptr<const Callback>& slot, Callback cb) {
-        auto shared = cb ? std::make_shared<const Callback>(std::move(cb)) : nullptr;
-        std::lock_guard<std::mutex> lock(callbacks_mutex_);
-        slot = std::move(shared);
-    }
-    template <class Callback>
-    std::shared_ptr<const Callback> load(const std::shared_ptr<const Callback>& slot) const {
-        std::lock_guard<std::mutex> lock(callbacks_mutex_);
-        return slot;
-    }
-
     asio::io_context io_{1};
     asio::executor_work_guard<asio::io_context::executor_type> work_;
     Node node_;
     std::string bind_address_;
     std::thread thread_;
     std::mutex lifecycle_mutex_;
-    mutable std::mutex callbacks_mutex_;
-    std::shared_ptr<const ConnectionCallback> connection_callback_;
-    std::shared_ptr<const DisconnectCallback> disconnect_callback_;
-    std::shared_ptr<const StringDataCallback> string_callback_;
-    std::shared_ptr<const BinaryDataCallback> binary_callback_;
+    detail::handler_slot<ConnectionCallback> connection_callback_;
+    detail::handler_slot<DisconnectCallback> disconnect_callback_;
+    detail::handler_slot<StringDataCallback> string_callback_;
+    detail::handler_slot<BinaryDataCallback> binary_callback_;
 };
 
 }  // namespace librats

@@ -1,11 +1,11 @@
 #ifndef LIBRATS_LOG_HPP
 #define LIBRATS_LOG_HPP
 
+#include <librats/detail/handler_slot.hpp>
+
 #include <atomic>
 #include <functional>
 #include <iostream>
-#include <memory>
-#include <mutex>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -40,11 +40,7 @@ public:
     bool enabled(log_level level) const noexcept { return level != log_level::off && level >= this->level(); }
 
     // An empty sink restores the default: one line per message on stderr.
-    void set_sink(sink_type sink) {
-        auto shared = sink ? std::make_shared<const sink_type>(std::move(sink)) : nullptr;
-        std::lock_guard<std::mutex> lock(mutex_);
-        sink_ = std::move(shared);
-    }
+    void set_sink(sink_type sink) { sink_.set(std::move(sink)); }
 
     template <class... Args>
     void log(log_level level, const Args&... args) const {
@@ -62,12 +58,7 @@ public:
 
 private:
     void emit(log_level level, const std::string& message) const {
-        std::shared_ptr<const sink_type> sink;
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            sink = sink_;
-        }
-        if (sink) {
+        if (const auto sink = sink_.get()) {
             (*sink)(level, component_, message);
             return;
         }
@@ -78,8 +69,7 @@ private:
 
     std::string component_ = "node";
     std::atomic<log_level> level_{log_level::warn};
-    mutable std::mutex mutex_;
-    std::shared_ptr<const sink_type> sink_;
+    detail::handler_slot<sink_type> sink_;
 };
 
 }  // namespace librats

@@ -119,15 +119,50 @@ inline bool parse_host_port(std::string_view text, host_port& out) {
 
 #endif
 // ---- end <librats/detail/address.hpp>
+// ---- begin <librats/detail/handler_slot.hpp>
+#ifndef LIBRATS_DETAIL_HANDLER_SLOT_HPP
+#define LIBRATS_DETAIL_HANDLER_SLOT_HPP
+
+#include <memory>
+#include <mutex>
+#include <utility>
+
+namespace librats::detail {
+
+// A user callback that one thread may replace while another calls it. Callers take a counted
+// snapshot and call it without the lock held, so a callback replaced mid-call finishes safely
+// and a callback may replace itself.
+template <class Function>
+class handler_slot {
+public:
+    void set(Function function) {
+        auto shared = function ? std::make_shared<const Function>(std::move(function)) : nullptr;
+        std::lock_guard<std::mutex> lock(mutex_);
+        function_ = std::move(shared);
+    }
+
+    std::shared_ptr<const Function> get() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return function_;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::shared_ptr<const Function> function_;
+};
+
+}  // namespace librats::detail
+
+#endif
+// ---- end <librats/detail/handler_slot.hpp>
 // ---- begin <librats/log.hpp>
 #ifndef LIBRATS_LOG_HPP
 #define LIBRATS_LOG_HPP
 
+
 #include <atomic>
 #include <functional>
 #include <iostream>
-#include <memory>
-#include <mutex>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -162,11 +197,7 @@ public:
     bool enabled(log_level level) const noexcept { return level != log_level::off && level >= this->level(); }
 
     // An empty sink restores the default: one line per message on stderr.
-    void set_sink(sink_type sink) {
-        auto shared = sink ? std::make_shared<const sink_type>(std::move(sink)) : nullptr;
-        std::lock_guard<std::mutex> lock(mutex_);
-        sink_ = std::move(shared);
-    }
+    void set_sink(sink_type sink) { sink_.set(std::move(sink)); }
 
     template <class... Args>
     void log(log_level level, const Args&... args) const {
@@ -184,12 +215,7 @@ public:
 
 private:
     void emit(log_level level, const std::string& message) const {
-        std::shared_ptr<const sink_type> sink;
-        {
-            std::lock_guard<std::mutex> lock(mutex_);
-            sink = sink_;
-        }
-        if (sink) {
+        if (const auto sink = sink_.get()) {
             (*sink)(level, component_, message);
             return;
         }
@@ -200,8 +226,7 @@ private:
 
     std::string component_ = "node";
     std::atomic<log_level> level_{log_level::warn};
-    mutable std::mutex mutex_;
-    std::shared_ptr<const sink_type> sink_;
+    detail::handler_slot<sink_type> sink_;
 };
 
 }  // namespace librats
@@ -2222,10 +2247,10 @@ public:
         message_handlers_.erase(type);
     }
 
-    void set_connected_handler(peer_handler h) { store(connected_handler_, std::move(h)); }
-    void set_disconnected_handler(disconnect_handler h) { store(disconnected_handler_, std::move(h)); }
-    void set_data_handler(data_handler h) { store(data_handler_, std::move(h)); }
-    void set_writable_handler(peer_handler h) { store(writable_handler_, std::move(h)); }
+    void set_connected_handler(peer_handler h) { connected_handler_.set(std::move(h)); }
+    void set_disconnected_handler(disconnect_handler h) { disconnected_handler_.set(std::move(h)); }
+    void set_data_handler(data_handler h) { data_handler_.set(std::move(h)); }
+    void set_writable_handler(peer_handler h) { writable_handler_.set(std::move(h)); }
 
     // ---- queries (any thread)
 
@@ -2313,14 +2338,14 @@ public:
         lock.unlock();
         log_.info("connected to peer ", info.peer_id, " at ", info.address, info.outbound ? " (outbound)" : " (inbound)");
         complete_attempt(session, {}, info.peer_id);
-        if (auto handler = load(connected_handler_)) guarded("connection handler", [&] { (*handler)(info); });
+        if (auto handler = connected_handler_.get()) guarded("connection handler", [&] { (*handler)(info); });
         std::apply([&](auto&... module) { (notify_connected(module, info), ...); }, discovery_);
         return {};
     }
 
     std::error_code on_frame(const session_ptr& session, wire::frame_type type, std::string_view payload) override {
         if (type == wire::frame_type::json) return dispatch_json(session->info(), payload);
-        if (auto handler = load(data_handler_)) {
+        if (auto handler = data_handler_.get()) {
             const auto kind = type == wire::frame_type::binary ? data_kind::binary : data_kind::text;
             guarded("data handler", [&] { (*handler)(session->info(), kind, payload); });
         }
@@ -2349,12 +2374,12 @@ public:
         }
         if (was_handshaking && ec != errc::shutting_down) counters_.handshakes_failed++;
         if (!was_active || stopping_) return;
-        if (auto handler = load(disconnected_handler_)) guarded("disconnect handler", [&] { (*handler)(info, ec); });
+        if (auto handler = disconnected_handler_.get()) guarded("disconnect handler", [&] { (*handler)(info, ec); });
         std::apply([&](auto&... module) { (notify_disconnected(module, info, ec), ...); }, discovery_);
     }
 
     void on_writable(const session_ptr& session) override {
-        if (auto handler = load(writable_handler_)) guarded("writable handler", [&] { (*handler)(session->info()); });
+        if (auto handler = writable_handler_.get()) guarded("writable handler", [&] { (*handler)(session->info()); });
     }
 
 private:
@@ -2362,19 +2387,6 @@ private:
         std::shared_ptr<const message_handler> handler;
         bool once;
     };
-
-    template <class Handler>
-    void store(std::shared_ptr<const Handler>& slot, Handler handler) {
-        auto shared = handler ? std::make_shared<const Handler>(std::move(handler)) : nullptr;
-        std::lock_guard<std::mutex> lock(handlers_mutex_);
-        slot = std::move(shared);
-    }
-
-    template <class Handler>
-    std::shared_ptr<const Handler> load(const std::shared_ptr<const Handler>& slot) const {
-        std::lock_guard<std::mutex> lock(handlers_mutex_);
-        return slot;
-    }
 
     // A throwing user callback must not unwind into the network code.
     template <class F>
@@ -2612,10 +2624,10 @@ private:
 
     mutable std::mutex handlers_mutex_;
     std::unordered_map<std::string, std::vector<handler_entry>> message_handlers_;
-    std::shared_ptr<const peer_handler> connected_handler_;
-    std::shared_ptr<const disconnect_handler> disconnected_handler_;
-    std::shared_ptr<const data_handler> data_handler_;
-    std::shared_ptr<const peer_handler> writable_handler_;
+    handler_slot<peer_handler> connected_handler_;
+    handler_slot<disconnect_handler> disconnected_handler_;
+    handler_slot<data_handler> data_handler_;
+    handler_slot<peer_handler> writable_handler_;
 };
 
 }  // namespace librats::detail
@@ -2881,15 +2893,15 @@ public:
           node_(io_.get_executor(), make_options(listen_port, max_peers, bind_address)),
           bind_address_(bind_address) {
         node_.set_peer_connected_handler([this](const peer_info& info) {
-            if (auto cb = load(connection_callback_)) (*cb)(info.connection, info.peer_id);
+            if (auto cb = connection_callback_.get()) (*cb)(info.connection, info.peer_id);
         });
         node_.set_peer_disconnected_handler([this](const peer_info& info, std::error_code) {
-            if (auto cb = load(disconnect_callback_)) (*cb)(info.connection, info.peer_id);
+            if (auto cb = disconnect_callback_.get()) (*cb)(info.connection, info.peer_id);
         });
         node_.set_data_handler([this](const peer_info& info, data_kind kind, std::string_view data) {
-            auto binary = kind == data_kind::binary ? load(binary_callback_) : nullptr;
+            auto binary = kind == data_kind::binary ? binary_callback_.get() : nullptr;
             if (binary) return (*binary)(info.connection, info.peer_id, std::vector<std::uint8_t>(data.begin(), data.end()));
-            if (auto text = load(string_callback_)) (*text)(info.connection, info.peer_id, std::string(data));
+            if (auto text = string_callback_.get()) (*text)(info.connection, info.peer_id, std::string(data));
         });
     }
 
@@ -3010,12 +3022,12 @@ public:
 
     // ---- legacy callbacks (on the network thread)
 
-    void set_connection_callback(ConnectionCallback cb) { store(connection_callback_, std::move(cb)); }
-    void set_disconnect_callback(DisconnectCallback cb) { store(disconnect_callback_, std::move(cb)); }
+    void set_connection_callback(ConnectionCallback cb) { connection_callback_.set(std::move(cb)); }
+    void set_disconnect_callback(DisconnectCallback cb) { disconnect_callback_.set(std::move(cb)); }
     // Text data; also binary data when no binary callback is set.
-    void set_data_callback(DataCallback cb) { store(string_callback_, std::move(cb)); }
-    void set_string_data_callback(StringDataCallback cb) { store(string_callback_, std::move(cb)); }
-    void set_binary_data_callback(BinaryDataCallback cb) { store(binary_callback_, std::move(cb)); }
+    void set_data_callback(DataCallback cb) { string_callback_.set(std::move(cb)); }
+    void set_string_data_callback(StringDataCallback cb) { string_callback_.set(std::move(cb)); }
+    void set_binary_data_callback(BinaryDataCallback cb) { binary_callback_.set(std::move(cb)); }
 
     // ---- peers
 
@@ -3125,29 +3137,16 @@ private:
         return peer;
     }
 
-    template <class Callback>
-    void store(std::shared_ptr<const Callback>& slot, Callback cb) {
-        auto shared = cb ? std::make_shared<const Callback>(std::move(cb)) : nullptr;
-        std::lock_guard<std::mutex> lock(callbacks_mutex_);
-        slot = std::move(shared);
-    }
-    template <class Callback>
-    std::shared_ptr<const Callback> load(const std::shared_ptr<const Callback>& slot) const {
-        std::lock_guard<std::mutex> lock(callbacks_mutex_);
-        return slot;
-    }
-
     asio::io_context io_{1};
     asio::executor_work_guard<asio::io_context::executor_type> work_;
     Node node_;
     std::string bind_address_;
     std::thread thread_;
     std::mutex lifecycle_mutex_;
-    mutable std::mutex callbacks_mutex_;
-    std::shared_ptr<const ConnectionCallback> connection_callback_;
-    std::shared_ptr<const DisconnectCallback> disconnect_callback_;
-    std::shared_ptr<const StringDataCallback> string_callback_;
-    std::shared_ptr<const BinaryDataCallback> binary_callback_;
+    detail::handler_slot<ConnectionCallback> connection_callback_;
+    detail::handler_slot<DisconnectCallback> disconnect_callback_;
+    detail::handler_slot<StringDataCallback> string_callback_;
+    detail::handler_slot<BinaryDataCallback> binary_callback_;
 };
 
 }  // namespace librats

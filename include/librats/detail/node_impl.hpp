@@ -7,6 +7,7 @@
 
 #include <librats/config.hpp>
 #include <librats/detail/buffer_pool.hpp>
+#include <librats/detail/handler_slot.hpp>
 #include <librats/detail/peer_session.hpp>
 #include <librats/detail/unique_function.hpp>
 #include <librats/discovery/context.hpp>
@@ -229,10 +230,10 @@ public:
         message_handlers_.erase(type);
     }
 
-    void set_connected_handler(peer_handler h) { store(connected_handler_, std::move(h)); }
-    void set_disconnected_handler(disconnect_handler h) { store(disconnected_handler_, std::move(h)); }
-    void set_data_handler(data_handler h) { store(data_handler_, std::move(h)); }
-    void set_writable_handler(peer_handler h) { store(writable_handler_, std::move(h)); }
+    void set_connected_handler(peer_handler h) { connected_handler_.set(std::move(h)); }
+    void set_disconnected_handler(disconnect_handler h) { disconnected_handler_.set(std::move(h)); }
+    void set_data_handler(data_handler h) { data_handler_.set(std::move(h)); }
+    void set_writable_handler(peer_handler h) { writable_handler_.set(std::move(h)); }
 
     // ---- queries (any thread)
 
@@ -320,14 +321,14 @@ public:
         lock.unlock();
         log_.info("connected to peer ", info.peer_id, " at ", info.address, info.outbound ? " (outbound)" : " (inbound)");
         complete_attempt(session, {}, info.peer_id);
-        if (auto handler = load(connected_handler_)) guarded("connection handler", [&] { (*handler)(info); });
+        if (auto handler = connected_handler_.get()) guarded("connection handler", [&] { (*handler)(info); });
         std::apply([&](auto&... module) { (notify_connected(module, info), ...); }, discovery_);
         return {};
     }
 
     std::error_code on_frame(const session_ptr& session, wire::frame_type type, std::string_view payload) override {
         if (type == wire::frame_type::json) return dispatch_json(session->info(), payload);
-        if (auto handler = load(data_handler_)) {
+        if (auto handler = data_handler_.get()) {
             const auto kind = type == wire::frame_type::binary ? data_kind::binary : data_kind::text;
             guarded("data handler", [&] { (*handler)(session->info(), kind, payload); });
         }
@@ -356,12 +357,12 @@ public:
         }
         if (was_handshaking && ec != errc::shutting_down) counters_.handshakes_failed++;
         if (!was_active || stopping_) return;
-        if (auto handler = load(disconnected_handler_)) guarded("disconnect handler", [&] { (*handler)(info, ec); });
+        if (auto handler = disconnected_handler_.get()) guarded("disconnect handler", [&] { (*handler)(info, ec); });
         std::apply([&](auto&... module) { (notify_disconnected(module, info, ec), ...); }, discovery_);
     }
 
     void on_writable(const session_ptr& session) override {
-        if (auto handler = load(writable_handler_)) guarded("writable handler", [&] { (*handler)(session->info()); });
+        if (auto handler = writable_handler_.get()) guarded("writable handler", [&] { (*handler)(session->info()); });
     }
 
 private:
@@ -369,19 +370,6 @@ private:
         std::shared_ptr<const message_handler> handler;
         bool once;
     };
-
-    template <class Handler>
-    void store(std::shared_ptr<const Handler>& slot, Handler handler) {
-        auto shared = handler ? std::make_shared<const Handler>(std::move(handler)) : nullptr;
-        std::lock_guard<std::mutex> lock(handlers_mutex_);
-        slot = std::move(shared);
-    }
-
-    template <class Handler>
-    std::shared_ptr<const Handler> load(const std::shared_ptr<const Handler>& slot) const {
-        std::lock_guard<std::mutex> lock(handlers_mutex_);
-        return slot;
-    }
 
     // A throwing user callback must not unwind into the network code.
     template <class F>
@@ -619,10 +607,10 @@ private:
 
     mutable std::mutex handlers_mutex_;
     std::unordered_map<std::string, std::vector<handler_entry>> message_handlers_;
-    std::shared_ptr<const peer_handler> connected_handler_;
-    std::shared_ptr<const disconnect_handler> disconnected_handler_;
-    std::shared_ptr<const data_handler> data_handler_;
-    std::shared_ptr<const peer_handler> writable_handler_;
+    handler_slot<peer_handler> connected_handler_;
+    handler_slot<disconnect_handler> disconnected_handler_;
+    handler_slot<data_handler> data_handler_;
+    handler_slot<peer_handler> writable_handler_;
 };
 
 }  // namespace librats::detail
