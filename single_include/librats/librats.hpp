@@ -2939,7 +2939,12 @@ public:
             node_.stop();
             return;
         }
-        if (node_.is_running()) node_.async_stop(asio::use_future).wait_for(std::chrono::seconds(5));
+        if (node_.is_running()) {
+            auto stopped = std::make_shared<std::promise<void>>();
+            auto done = stopped->get_future();
+            node_.async_stop([stopped] { stopped->set_value(); });
+            done.wait_for(std::chrono::seconds(5));
+        }
         io_.stop();
         thread_.join();
     }
