@@ -332,6 +332,25 @@ paired_rounds run_rounds(BaseRound&& base_round, NodeRound&& node_round) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Rounds of a baseline stream and of node a streaming `size`-byte binary messages to node b.
+template <class Baseline>
+paired_rounds binary_rounds(benchmark::State& state, node_pair& pair, counter& received, std::size_t size,
+                            Baseline baseline) {
+    const std::string payload(size, 'b');
+    const auto peer = pair.b().peer_id();
+    paired_rounds p;
+    for (auto _ : state) {
+        p = run_rounds([&] { return baseline(size, baseline_budget); },
+                       [&] {
+                           return node_stream(
+                               pair, received, [&] { return pair.a().send_data(peer, data_kind::binary, payload); },
+                               node_budget);
+                       });
+        state.SetIterationTime(p.node.seconds);
+    }
+    return p;
+}
+
 // 1. Bulk throughput, 64 KiB binary messages, vs raw TCP with the same writes.
 
 void BM_bulk_64KiB(benchmark::State& state) {
@@ -344,18 +363,7 @@ void BM_bulk_64KiB(benchmark::State& state) {
         received.add();
     });
     if (report_error(state, pair.connect())) return;
-    const std::string payload(size, 'b');
-    const auto peer = pair.b().peer_id();
-    paired_rounds p;
-    for (auto _ : state) {
-        p = run_rounds([&] { return raw_stream(size, baseline_budget); },
-                       [&] {
-                           return node_stream(
-                               pair, received, [&] { return pair.a().send_data(peer, data_kind::binary, payload); },
-                               node_budget);
-                       });
-        state.SetIterationTime(p.node.seconds);
-    }
+    const auto p = binary_rounds(state, pair, received, size, raw_stream);
     if (report_error(state, p.error)) return;
     if (wrong_size) return (void)report_error(state, "received messages of the wrong size");
     state.SetBytesProcessed(static_cast<std::int64_t>(p.node.messages * size));
@@ -437,18 +445,7 @@ void BM_binary_64B_rate(benchmark::State& state) {
     node_pair pair;
     pair.b().set_data_handler([&](const peer_info&, data_kind, std::string_view) { received.add(); });
     if (report_error(state, pair.connect())) return;
-    const std::string payload(size, 's');
-    const auto peer = pair.b().peer_id();
-    paired_rounds p;
-    for (auto _ : state) {
-        p = run_rounds([&] { return raw_framed_stream(size, baseline_budget); },
-                       [&] {
-                           return node_stream(
-                               pair, received, [&] { return pair.a().send_data(peer, data_kind::binary, payload); },
-                               node_budget);
-                       });
-        state.SetIterationTime(p.node.seconds);
-    }
+    const auto p = binary_rounds(state, pair, received, size, raw_framed_stream);
     if (report_error(state, p.error)) return;
     state.SetItemsProcessed(static_cast<std::int64_t>(p.node.messages));
     state.counters["ns_per_msg"] = 1e9 / rate_of(p.node);
