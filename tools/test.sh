@@ -22,7 +22,7 @@ run_config() {
 
 for config in "${configs[@]}"; do
   case $config in
-    plain) run_config plain -DCMAKE_BUILD_TYPE=RelWithDebInfo ;;
+    plain) run_config plain -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLIBRATS_REQUIRE_INTEROP=ON ;;
     consumers) echo "=== consumers ==="; bash tools/consumer-tests.sh ;;
     single)
       run_config single -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLIBRATS_SINGLE_HEADER=ON \

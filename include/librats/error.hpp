@@ -34,6 +34,9 @@ enum class errc {
     no_peers,
     authentication_failed,
     closed_by_request,
+    nonce_exhausted,
+    malformed_handshake,
+    invalid_handshake_state,
 };
 
 namespace detail {
@@ -70,6 +73,9 @@ public:
         case errc::no_peers: return "no connected peers";
         case errc::authentication_failed: return "authentication failed";
         case errc::closed_by_request: return "connection closed by request";
+        case errc::nonce_exhausted: return "cipher nonce exhausted";
+        case errc::malformed_handshake: return "malformed handshake message";
+        case errc::invalid_handshake_state: return "handshake operation out of order or missing a key";
         }
         return "unknown librats error";
     }

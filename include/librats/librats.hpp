@@ -11,6 +11,7 @@
 
 #include <librats/client.hpp>
 #include <librats/config.hpp>
+#include <librats/crypto/noise_xx.hpp>
 #include <librats/crypto/plaintext.hpp>
 #include <librats/discovery/static_peers.hpp>
 #include <librats/error.hpp>

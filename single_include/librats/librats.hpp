@@ -251,7 +251,7 @@ private:
 #ifndef LIBRATS_CONCEPTS_CRYPTO_HPP
 #define LIBRATS_CONCEPTS_CRYPTO_HPP
 
-// Crypto: how a connection is secured. plaintext and (later) noise_xx<Suite> model it.
+// Crypto: how a connection is secured. plaintext and noise_xx<Suite> model it.
 // Minimal shape (see crypto/plaintext.hpp for a full model):
 //
 //   struct my_crypto {
@@ -755,6 +755,9 @@ enum class errc {
     no_peers,
     authentication_failed,
     closed_by_request,
+    nonce_exhausted,
+    malformed_handshake,
+    invalid_handshake_state,
 };
 
 namespace detail {
@@ -791,6 +794,9 @@ public:
         case errc::no_peers: return "no connected peers";
         case errc::authentication_failed: return "authentication failed";
         case errc::closed_by_request: return "connection closed by request";
+        case errc::nonce_exhausted: return "cipher nonce exhausted";
+        case errc::malformed_handshake: return "malformed handshake message";
+        case errc::invalid_handshake_state: return "handshake operation out of order or missing a key";
         }
         return "unknown librats error";
     }
@@ -951,17 +957,36 @@ private:
 
 namespace librats::detail {
 
+template <class Signature>
+struct posting_completion_impl;
+
+template <class... Args>
+struct posting_completion_impl<void(Args...)> {
+    // asio handlers are called once, as rvalues.
+    template <class Handler>
+    static unique_function<void(Args...)> erase(Handler handler) {
+        return [handler = std::move(handler)](Args... args) mutable { std::move(handler)(std::move(args)...); };
+    }
+
+    template <class Executor>
+    static unique_function<void(Args...)> make(unique_function<void(Args...)> handler, Executor ex) {
+        return [handler = std::move(handler), ex = std::move(ex)](Args... args) mutable {
+            asio::post(ex, [handler = std::move(handler), args = std::make_tuple(std::move(args)...)]() mutable {
+                std::apply(std::move(handler), std::move(args));
+            });
+        };
+    }
+};
+
 // Turns an asio completion handler into a callable that posts the handler, with its arguments,
 // to the handler's associated executor (the node's strand by default): a completion is never
-// invoked inside the initiating call, and runs where the caller asked.
+// invoked inside the initiating call, and runs where the caller asked. The handler is erased
+// first, so asio's post machinery is instantiated per signature and executor, not per handler.
 template <class Signature, class Handler, class Executor>
 unique_function<Signature> posting_completion(Handler handler, const Executor& fallback) {
     auto ex = asio::get_associated_executor(handler, fallback);
-    return [handler = std::move(handler), ex](auto... args) mutable {
-        asio::post(ex, [handler = std::move(handler), args = std::make_tuple(std::move(args)...)]() mutable {
-            std::apply(std::move(handler), std::move(args));
-        });
-    };
+    using impl = posting_completion_impl<Signature>;
+    return impl::make(impl::erase(std::move(handler)), std::move(ex));
 }
 
 }  // namespace librats::detail
@@ -976,6 +1001,39 @@ unique_function<Signature> posting_completion(Handler handler, const Executor& f
 // alive after the basic_node handle is gone. Peer state is confined to the strand; the peer
 // table and the handler registry are also read from other threads, under their mutexes.
 
+// ---- begin <librats/detail/bound_handler.hpp>
+#ifndef LIBRATS_DETAIL_BOUND_HANDLER_HPP
+#define LIBRATS_DETAIL_BOUND_HANDLER_HPP
+
+#include <memory>
+#include <utility>
+
+namespace librats::detail {
+
+// A completion handler that calls `function(*owner, args...)` and keeps the owner alive.
+// asio instantiates its operation machinery once per handler type; a lambda per call site made
+// each one a new type, and that dominated compile time (bench/compile_cost.sh). With this, all
+// of an owner's completions of one signature share one type. State a lambda would have captured
+// lives in the owner instead.
+template <class Owner, class... Args>
+class bound_handler {
+public:
+    using function_type = void (*)(Owner&, Args...);
+
+    bound_handler(std::shared_ptr<Owner> owner, function_type function) noexcept
+        : owner_(std::move(owner)), function_(function) {}
+
+    void operator()(Args... args) { function_(*owner_, std::move(args)...); }
+
+private:
+    std::shared_ptr<Owner> owner_;
+    function_type function_;
+};
+
+}  // namespace librats::detail
+
+#endif
+// ---- end <librats/detail/bound_handler.hpp>
 // ---- begin <librats/detail/buffer_pool.hpp>
 #ifndef LIBRATS_DETAIL_BUFFER_POOL_HPP
 #define LIBRATS_DETAIL_BUFFER_POOL_HPP
@@ -1497,7 +1555,7 @@ public:
         if (kick && dispatching() == this)
             flush_after_dispatch_ = true;
         else if (kick)
-            asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->start_write(); });
+            post_start_write();
         return {};
     }
 
@@ -1563,9 +1621,9 @@ public:
         owner_->on_closed(self, ec);
         if (mode == close_mode::abort) return finish_close();
         linger_timer_.expires_after(owner_->options().close_linger);
-        linger_timer_.async_wait([self](std::error_code timer_ec) {
-            if (!timer_ec) self->finish_close();
-        });
+        linger_timer_.async_wait(bound_handler<peer_session, std::error_code>(self, [](peer_session& s, std::error_code timer_ec) {
+            if (!timer_ec) s.finish_close();
+        }));
         if (!read_pending_) wait_readable();
         if (mode == close_mode::linger) return Transport::shutdown_send(stream_);
         const bool local = ec == errc::closed_by_request || ec == errc::shutting_down;
@@ -1577,7 +1635,7 @@ public:
         flush_then_shutdown_ = true;
         if (!write_scheduled_) {
             write_scheduled_ = true;
-            asio::post(stream_.get_executor(), [self] { self->start_write(); });
+            post_start_write();
         }
     }
 
@@ -1613,28 +1671,30 @@ private:
     // written or read, so the set-up instantiates asio's composed operations only once.
     enum class hs_step { refused, preamble, length, message };
 
+    using io_handler = bound_handler<peer_session, std::error_code, std::size_t>;
+
     void write_handshake_bytes(hs_step then) {
-        asio::async_write(stream_, asio::buffer(hs_out_),
-                          [self = this->shared_from_this(), then](std::error_code ec, std::size_t n) {
-                              self->owner_->counters().bytes_sent += n;
-                              self->hs_out_.clear();
-                              if (self->state_ != state::handshaking) return;
-                              if (ec) return self->close(ec, close_mode::abort);
-                              if (then == hs_step::refused)
-                                  return self->close(make_error_code(self->refusal_), close_mode::linger);
-                              if (then == hs_step::preamble) return self->read_handshake_bytes(hs_step::preamble);
-                              self->handshake_step();
-                          });
+        hs_write_then_ = then;
+        asio::async_write(stream_, asio::buffer(hs_out_), io_handler(this->shared_from_this(), [](peer_session& s, std::error_code ec, std::size_t n) {
+            s.owner_->counters().bytes_sent += n;
+            s.hs_out_.clear();
+            if (s.state_ != state::handshaking) return;
+            if (ec) return s.close(ec, close_mode::abort);
+            if (s.hs_write_then_ == hs_step::refused) return s.close(make_error_code(s.refusal_), close_mode::linger);
+            if (s.hs_write_then_ == hs_step::preamble) return s.read_handshake_bytes(hs_step::preamble);
+            s.handshake_step();
+        }));
     }
 
     void read_handshake_bytes(hs_step step, std::size_t size = 0) {
+        hs_read_step_ = step;
         hs_in_.resize(step == hs_step::preamble ? wire::preamble_size : step == hs_step::length ? 2 : size);
-        asio::async_read(stream_, asio::buffer(hs_in_), [self = this->shared_from_this(), step](std::error_code ec, std::size_t n) {
-            self->owner_->counters().bytes_received += n;
-            if (self->state_ != state::handshaking) return;
-            if (ec) return self->close(ec == asio::error::eof ? make_error_code(errc::peer_closed) : ec, close_mode::abort);
-            self->on_handshake_bytes(step);
-        });
+        asio::async_read(stream_, asio::buffer(hs_in_), io_handler(this->shared_from_this(), [](peer_session& s, std::error_code ec, std::size_t n) {
+            s.owner_->counters().bytes_received += n;
+            if (s.state_ != state::handshaking) return;
+            if (ec) return s.close(ec == asio::error::eof ? make_error_code(errc::peer_closed) : ec, close_mode::abort);
+            s.on_handshake_bytes(s.hs_read_step_);
+        }));
     }
 
     void on_handshake_bytes(hs_step step) {
@@ -1710,7 +1770,8 @@ private:
     void wait_readable() {
         read_pending_ = true;
         stream_.async_wait(asio::socket_base::wait_read,
-                           [self = this->shared_from_this()](std::error_code ec) { self->on_readable(ec); });
+                           bound_handler<peer_session, std::error_code>(
+                               this->shared_from_this(), [](peer_session& s, std::error_code ec) { s.on_readable(ec); }));
     }
 
     void on_readable(std::error_code ec) {
@@ -1829,6 +1890,11 @@ private:
 
     // ---- writing: swap the queue out, cut it into records, one gathered write. The write is
     // tried at once on the non-blocking stream; only what does not fit waits for async_write.
+    void post_start_write() {
+        asio::post(stream_.get_executor(),
+                   bound_handler<peer_session>(this->shared_from_this(), [](peer_session& s) { s.start_write(); }));
+    }
+
     void start_write() {
         for (;;) {
             std::size_t batch_size = 0;
@@ -1854,10 +1920,11 @@ private:
                 continue;
             }
             consume_gathered(first);
-            asio::async_write(stream_, gather_,
-                              [self = this->shared_from_this(), batch_size, first](std::error_code ec, std::size_t n) {
-                                  if (self->finish_write(ec, first + n, batch_size)) self->start_write();
-                              });
+            write_batch_size_ = batch_size;
+            write_direct_bytes_ = first;
+            asio::async_write(stream_, gather_, io_handler(this->shared_from_this(), [](peer_session& s, std::error_code ec, std::size_t n) {
+                if (s.finish_write(ec, s.write_direct_bytes_ + n, s.write_batch_size_)) s.start_write();
+            }));
             return;
         }
     }
@@ -2006,6 +2073,10 @@ private:
     std::optional<clock::time_point> record_started_;
     bool read_pending_ = false;
     bool flush_after_dispatch_ = false;
+    hs_step hs_write_then_ = hs_step::preamble;
+    hs_step hs_read_step_ = hs_step::preamble;
+    std::size_t write_batch_size_ = 0;    // of the batch async_write is finishing
+    std::size_t write_direct_bytes_ = 0;  // of that batch, written before async_write began
 
     std::mutex send_mutex_;
     std::string pending_;
@@ -2116,6 +2187,7 @@ public:
           options_(std::move(options)),
           transport_(asio::any_io_executor(strand_), std::forward<TransportArgs>(transport_args)...),
           tick_timer_(strand_),
+          accept_retry_timer_(strand_),
           max_peers_(options_.max_peers),
           rng_(std::random_device{}()) {}
 
@@ -2132,7 +2204,7 @@ public:
         }
         listen_port_ = acceptor.port();
         running_ = true;
-        asio::post(strand_, [self = this->shared_from_this(), acceptor = std::move(acceptor)]() mutable {
+        post_task([self = this->shared_from_this(), acceptor = std::move(acceptor)]() mutable {
             self->do_start(std::move(acceptor));
         });
         return {};
@@ -2144,7 +2216,7 @@ public:
             std::lock_guard<std::mutex> lock(lifecycle_mutex_);
             running_ = false;
         }
-        asio::post(strand_, [self = this->shared_from_this(), done = std::move(done)]() mutable {
+        post_task([self = this->shared_from_this(), done = std::move(done)]() mutable {
             self->do_stop();
             if (done) done();
         });
@@ -2158,13 +2230,13 @@ public:
     // ---- connections
 
     void connect(std::string host, std::uint16_t port, connect_completion done) {
-        asio::post(strand_, [self = this->shared_from_this(), host = std::move(host), port, done = std::move(done)]() mutable {
+        post_task([self = this->shared_from_this(), host = std::move(host), port, done = std::move(done)]() mutable {
             self->do_connect(host, port, std::move(done));
         });
     }
 
     void disconnect(const std::string& peer_id) {
-        asio::post(strand_, [self = this->shared_from_this(), peer_id] {
+        post_task([self = this->shared_from_this(), peer_id] {
             if (auto session = self->find_session(peer_id)) session->close(errc::closed_by_request);
         });
     }
@@ -2516,25 +2588,33 @@ private:
             acceptor_.reset();
         }
         tick_timer_.cancel();
+        accept_retry_timer_.cancel();
         for (const auto& session : all_sessions()) session->close(errc::shutting_down);
     }
 
+    // Cold paths (start, stop, connect) share one posted type: see bound_handler.hpp.
+    void post_task(unique_function<void()> task) { asio::post(strand_, std::move(task)); }
+
+    using timer_handler = bound_handler<node_impl, std::error_code>;
+
     void do_accept() {
-        acceptor_->async_accept([self = this->shared_from_this()](std::error_code ec, typename Transport::stream_type stream) {
-            if (self->stopping_ || !self->acceptor_) return;
+        using accept_handler = bound_handler<node_impl, std::error_code, typename Transport::stream_type>;
+        acceptor_->async_accept(accept_handler(this->shared_from_this(), [](node_impl& self, std::error_code ec,
+                                                                            typename Transport::stream_type stream) {
+            if (self.stopping_ || !self.acceptor_) return;
             if (ec) {
-                self->log_.warn("accept failed: ", ec.message());
+                self.log_.warn("accept failed: ", ec.message());
                 // Out of descriptors and the like: try again shortly rather than spin.
-                auto retry = std::make_shared<asio::steady_timer>(self->strand_, std::chrono::milliseconds(100));
-                retry->async_wait([self, retry](std::error_code) {
-                    if (!self->stopping_ && self->acceptor_) self->do_accept();
-                });
+                self.accept_retry_timer_.expires_after(std::chrono::milliseconds(100));
+                self.accept_retry_timer_.async_wait(timer_handler(self.shared_from_this(), [](node_impl& node, std::error_code) {
+                    if (!node.stopping_ && node.acceptor_) node.do_accept();
+                }));
                 return;
             }
-            self->counters_.connections_accepted++;
-            self->accept_stream(std::move(stream));
-            self->do_accept();
-        });
+            self.counters_.connections_accepted++;
+            self.accept_stream(std::move(stream));
+            self.do_accept();
+        }));
     }
 
     void accept_stream(typename Transport::stream_type stream) {
@@ -2557,9 +2637,9 @@ private:
         auto attempt = std::make_shared<connect_attempt>();
         attempt->handler = std::move(done);
         auto timer = std::make_shared<asio::steady_timer>(strand_, options_.connect_timeout);
-        timer->async_wait([attempt](std::error_code ec) {
-            if (!ec) attempt->complete(errc::connect_timeout, {});
-        });
+        timer->async_wait(bound_handler<connect_attempt, std::error_code>(attempt, [](connect_attempt& a, std::error_code ec) {
+            if (!ec) a.complete(errc::connect_timeout, {});
+        }));
         log_.debug("connecting to ", host, " port ", port);
         transport_.async_connect(host, port, [self = this->shared_from_this(), attempt, timer](
                                                  std::error_code ec, typename Transport::stream_type stream) {
@@ -2588,12 +2668,12 @@ private:
 
     void schedule_tick() {
         tick_timer_.expires_after(tick_interval());
-        tick_timer_.async_wait([self = this->shared_from_this()](std::error_code ec) {
-            if (ec || self->stopping_) return;
+        tick_timer_.async_wait(timer_handler(this->shared_from_this(), [](node_impl& self, std::error_code ec) {
+            if (ec || self.stopping_) return;
             const auto now = clock::now();
-            for (const auto& session : self->all_sessions()) session->on_tick(now);
-            self->schedule_tick();
-        });
+            for (const auto& session : self.all_sessions()) session->on_tick(now);
+            self.schedule_tick();
+        }));
     }
 
     strand_type strand_;
@@ -2605,6 +2685,7 @@ private:
     std::optional<discovery_context<Transport>> discovery_context_;
     std::optional<typename Transport::acceptor_type> acceptor_;
     asio::steady_timer tick_timer_;
+    asio::steady_timer accept_retry_timer_;
     buffer_pool buffers_;
     node_counters counters_;
 
@@ -3158,6 +3239,963 @@ private:
 
 #endif
 // ---- end <librats/client.hpp>
+// ---- begin <librats/crypto/noise_xx.hpp>
+#ifndef LIBRATS_CRYPTO_NOISE_XX_HPP
+#define LIBRATS_CRYPTO_NOISE_XX_HPP
+
+// The Crypto policy (concepts/crypto.hpp) of Noise_XX_25519_ChaChaPoly_<hash>: each node has a
+// static X25519 key, and its peer ID is derived from the public half, so the handshake proves
+// the ID. The initiator's first message is empty; the responder's hello travels in the second,
+// the initiator's in the third, both encrypted.
+//
+// set_enabled(false) turns it into crypto/plaintext.hpp on the wire (wire ID 0, one hello each
+// way in the clear, no tag), so a node with encryption off talks to a plaintext node.
+
+// ---- begin <librats/noise/botan_suite.hpp>
+#ifndef LIBRATS_NOISE_BOTAN_SUITE_HPP
+#define LIBRATS_NOISE_BOTAN_SUITE_HPP
+
+// The Noise primitives 25519, ChaChaPoly and one hash function (spec §12), from Botan 2. Every
+// Botan call of librats is in this header, so that a Botan 3 suite can live beside it.
+//
+// A suite is a stateless type: compile-time names and lengths, static functions, and the
+// small stateful helpers the Noise states hold (secret, aead).
+
+#include <botan/aead.h>
+#include <botan/curve25519.h>
+#include <botan/exceptn.h>
+#include <botan/hash.h>
+#include <botan/mac.h>
+#include <botan/mem_ops.h>
+#include <botan/system_rng.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace librats::noise {
+
+// The hash functions of the spec (§12.3-12.5) and Botan's names for them.
+struct sha256 {
+    static constexpr std::string_view name = "SHA256";
+    static constexpr std::size_t hash_len = 32;
+    static constexpr std::size_t block_len = 64;
+    static constexpr const char* botan_name = "SHA-256";
+};
+
+struct blake2b {
+    static constexpr std::string_view name = "BLAKE2b";
+    static constexpr std::size_t hash_len = 64;
+    static constexpr std::size_t block_len = 128;
+    static constexpr const char* botan_name = "BLAKE2b(512)";
+};
+
+struct sha512 {
+    static constexpr std::string_view name = "SHA512";
+    static constexpr std::size_t hash_len = 64;
+    static constexpr std::size_t block_len = 128;
+    static constexpr const char* botan_name = "SHA-512";
+};
+
+template <class Hash>
+struct botan_suite {
+    static constexpr std::string_view dh_name = "25519";
+    static constexpr std::string_view cipher_name = "ChaChaPoly";
+    static constexpr std::string_view hash_name = Hash::name;
+    static constexpr std::size_t dh_len = 32;
+    static constexpr std::size_t key_len = 32;
+    static constexpr std::size_t tag_len = 16;
+    static constexpr std::size_t hash_len = Hash::hash_len;
+    static constexpr std::size_t block_len = Hash::block_len;
+
+    // The same primitives with another hash (the peer ID is SHA-256 whatever the suite's hash).
+    template <class OtherHash>
+    using with_hash = botan_suite<OtherHash>;
+
+    static void scrub(void* data, std::size_t size) noexcept { Botan::secure_scrub_memory(data, size); }
+
+    // Fixed-size key material, wiped when destroyed or overwritten.
+    template <std::size_t N>
+    class secret {
+    public:
+        secret() noexcept = default;
+        secret(const secret&) noexcept = default;
+        secret& operator=(const secret&) noexcept = default;
+        ~secret() { scrub(bytes_, N); }
+
+        static constexpr std::size_t size() noexcept { return N; }
+        unsigned char* data() noexcept { return bytes_; }
+        const unsigned char* data() const noexcept { return bytes_; }
+
+    private:
+        unsigned char bytes_[N] = {};
+    };
+
+    using public_key = std::array<unsigned char, dh_len>;
+
+    struct keypair {
+        secret<dh_len> priv;
+        public_key pub{};
+    };
+
+    // Botan's X25519 clamps the scalar itself, so any 32 bytes are a private key.
+    static keypair keypair_from_private(const unsigned char* priv) {
+        keypair kp;
+        std::memcpy(kp.priv.data(), priv, dh_len);
+        Botan::curve25519_basepoint(kp.pub.data(), kp.priv.data());
+        return kp;
+    }
+
+    static keypair generate_keypair() {
+        secret<dh_len> priv;
+        Botan::system_rng().randomize(priv.data(), dh_len);
+        return keypair_from_private(priv.data());
+    }
+
+    // DH(key_pair, public_key) of §4.1. A low-order public key yields zeros, which the spec allows.
+    static void dh(const keypair& kp, const unsigned char* remote_public, unsigned char* out) {
+        Botan::curve25519_donna(out, kp.priv.data(), remote_public);
+    }
+
+    struct bytes {
+        const unsigned char* data;
+        std::size_t size;
+    };
+
+    // HASH(parts...) into hash_len bytes. One Botan object per thread: parsed once, and it holds
+    // no input once final() returns.
+    static void hash(std::initializer_list<bytes> parts, unsigned char* out) {
+        thread_local const std::unique_ptr<Botan::HashFunction> function =
+            Botan::HashFunction::create_or_throw(Hash::botan_name);
+        for (const auto& part : parts) function->update(part.data, part.size);
+        function->final(out);
+    }
+
+    // HMAC-HASH(key, parts...) of §4.3 into hash_len bytes, with Botan's HMAC. One object per
+    // thread, parsed once; its keyed state is cleared before it returns.
+    static void hmac(const unsigned char* key, std::size_t key_size, std::initializer_list<bytes> parts,
+                     unsigned char* out) {
+        thread_local const std::unique_ptr<Botan::MessageAuthenticationCode> function =
+            Botan::MessageAuthenticationCode::create_or_throw(std::string("HMAC(") + Hash::botan_name + ")");
+        function->set_key(key, key_size);
+        for (const auto& part : parts) function->update(part.data, part.size);
+        function->final(out);
+        function->clear();
+    }
+
+    // ChaChaPoly of §12.2 (RFC 8439, nonce = 32 zero bits then n little-endian), in place. The
+    // Botan objects live as long as this one and are re-keyed only when the key changes.
+    class aead {
+    public:
+        void set_key(const unsigned char* key) {
+            std::memcpy(key_.data(), key, key_len);
+            if (encryptor_) encryptor_->set_key(key_.data(), key_len);
+            if (decryptor_) decryptor_->set_key(key_.data(), key_len);
+        }
+
+        void encrypt(std::uint64_t n, const unsigned char* ad, std::size_t ad_size, unsigned char* data,
+                     std::size_t size, unsigned char* tag_out) {
+            auto& mode = start(encryptor_, Botan::ENCRYPTION, n, ad, ad_size);
+            mode.process(data, size);
+            // finish() appends the tag to a vector; this one keeps its capacity between messages.
+            tail_.clear();
+            mode.finish(tail_);
+            std::memcpy(tag_out, tail_.data(), tag_len);
+        }
+
+        // False if the tag is wrong. Botan decrypts before it checks the tag, so then data is wiped:
+        // unauthenticated plaintext must not outlive the error.
+        bool decrypt(std::uint64_t n, const unsigned char* ad, std::size_t ad_size, unsigned char* data,
+                     std::size_t size, const unsigned char* tag) {
+            auto& mode = start(decryptor_, Botan::DECRYPTION, n, ad, ad_size);
+            mode.process(data, size);
+            tail_.assign(tag, tag + tag_len);
+            try {
+                mode.finish(tail_);
+            } catch (const Botan::Invalid_Authentication_Tag&) {
+                scrub(data, size);
+                return false;
+            }
+            return true;
+        }
+
+    private:
+        Botan::AEAD_Mode& start(std::unique_ptr<Botan::AEAD_Mode>& mode, Botan::Cipher_Dir direction,
+                                std::uint64_t n, const unsigned char* ad, std::size_t ad_size) {
+            if (!mode) {
+                mode = Botan::AEAD_Mode::create_or_throw("ChaCha20Poly1305", direction);
+                mode->set_key(key_.data(), key_len);
+                tail_.reserve(tag_len);
+            }
+            unsigned char nonce[12] = {};
+            for (int i = 0; i < 8; ++i) nonce[4 + i] = static_cast<unsigned char>(n >> (8 * i));
+            mode->set_associated_data(ad, ad_size);
+            mode->start(nonce, sizeof nonce);
+            return *mode;
+        }
+
+        secret<key_len> key_;
+        std::unique_ptr<Botan::AEAD_Mode> encryptor_;
+        std::unique_ptr<Botan::AEAD_Mode> decryptor_;
+        Botan::secure_vector<std::uint8_t> tail_;
+    };
+};
+
+}  // namespace librats::noise
+
+#endif
+// ---- end <librats/noise/botan_suite.hpp>
+// ---- begin <librats/noise/cipher_state.hpp>
+#ifndef LIBRATS_NOISE_CIPHER_STATE_HPP
+#define LIBRATS_NOISE_CIPHER_STATE_HPP
+
+// CipherState of the Noise spec (§5.1): a key k, a nonce n, and AEAD in place. Nonce 2^64-1 is
+// reserved for Rekey(), so reaching it is an error, never a wrap.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <system_error>
+
+namespace librats::noise {
+
+template <class Suite>
+class cipher_state {
+public:
+    static constexpr std::size_t key_size = Suite::key_len;
+    static constexpr std::size_t tag_size = Suite::tag_len;
+    static constexpr std::uint64_t max_nonce = ~std::uint64_t{0};
+
+    // InitializeKey(key): a key of key_size bytes, nonce 0.
+    void initialize_key(const unsigned char* key) {
+        aead_.set_key(key);
+        has_key_ = true;
+        n_ = 0;
+    }
+
+    bool has_key() const noexcept { return has_key_; }
+    void set_nonce(std::uint64_t n) noexcept { n_ = n; }
+    std::uint64_t nonce() const noexcept { return n_; }
+
+    // Bytes a message grows by: the tag once there is a key, nothing before (§5.1).
+    std::size_t overhead() const noexcept { return has_key_ ? tag_size : 0; }
+
+    // EncryptWithAd: encrypts data[0, size) in place and writes the tag to tag_out (nothing
+    // without a key). On error data and tag are wiped, so they cannot be sent as if sealed.
+    std::error_code encrypt_with_ad(const unsigned char* ad, std::size_t ad_size, unsigned char* data,
+                                    std::size_t size, unsigned char* tag_out) {
+        if (!has_key_) return {};
+        if (n_ == max_nonce) {
+            Suite::scrub(data, size);
+            Suite::scrub(tag_out, tag_size);
+            return errc::nonce_exhausted;
+        }
+        aead_.encrypt(n_, ad, ad_size, data, size, tag_out);
+        ++n_;
+        return {};
+    }
+
+    // DecryptWithAd: data holds ciphertext then tag; afterwards data[0, size_with_tag -
+    // overhead()) is the plaintext. On error the buffer is wiped and n is unchanged.
+    std::error_code decrypt_with_ad(const unsigned char* ad, std::size_t ad_size, unsigned char* data,
+                                    std::size_t size_with_tag) {
+        if (!has_key_) return {};
+        if (n_ == max_nonce) {
+            Suite::scrub(data, size_with_tag);
+            return errc::nonce_exhausted;
+        }
+        if (size_with_tag < tag_size) {
+            Suite::scrub(data, size_with_tag);
+            return errc::authentication_failed;
+        }
+        const std::size_t size = size_with_tag - tag_size;
+        if (!aead_.decrypt(n_, ad, ad_size, data, size, data + size)) {
+            Suite::scrub(data + size, tag_size);
+            return errc::authentication_failed;
+        }
+        ++n_;
+        return {};
+    }
+
+    // The transport phase: no associated data.
+    std::error_code encrypt(unsigned char* data, std::size_t size, unsigned char* tag_out) {
+        return encrypt_with_ad(nullptr, 0, data, size, tag_out);
+    }
+    std::error_code decrypt(unsigned char* data, std::size_t size_with_tag) {
+        return decrypt_with_ad(nullptr, 0, data, size_with_tag);
+    }
+
+    // Rekey() (§11.3): k = the first 32 bytes of ENCRYPT(k, maxnonce, zerolen, zeros[32]); n stays.
+    std::error_code rekey() {
+        if (!has_key_) return errc::invalid_handshake_state;
+        typename Suite::template secret<key_size> key;
+        unsigned char tag[tag_size];
+        aead_.encrypt(max_nonce, nullptr, 0, key.data(), key_size, tag);
+        aead_.set_key(key.data());
+        return {};
+    }
+
+private:
+    typename Suite::aead aead_;
+    std::uint64_t n_ = 0;
+    bool has_key_ = false;
+};
+
+}  // namespace librats::noise
+
+#endif
+// ---- end <librats/noise/cipher_state.hpp>
+// ---- begin <librats/noise/handshake_state.hpp>
+#ifndef LIBRATS_NOISE_HANDSHAKE_STATE_HPP
+#define LIBRATS_NOISE_HANDSHAKE_STATE_HPP
+
+// HandshakeState of the Noise spec (§5.3), sans-I/O: the caller moves the messages. After the
+// pattern's last message, split() yields the two transport CipherStates. Any error ends the
+// handshake: every later call fails.
+
+// ---- begin <librats/noise/pattern.hpp>
+#ifndef LIBRATS_NOISE_PATTERN_HPP
+#define LIBRATS_NOISE_PATTERN_HPP
+
+// Handshake patterns (Noise spec §7) as constexpr data: pre-messages and message patterns,
+// each a list of tokens. Messages alternate, starting with the initiator.
+
+#include <cstddef>
+#include <string_view>
+
+namespace librats::noise {
+
+enum class token : unsigned char { e, s, ee, es, se, ss };
+
+struct message_pattern {
+    static constexpr std::size_t max_tokens = 6;
+    token tokens[max_tokens] = {};
+    std::size_t size = 0;
+
+    constexpr const token* begin() const noexcept { return tokens; }
+    constexpr const token* end() const noexcept { return tokens + size; }
+};
+
+struct handshake_pattern {
+    static constexpr std::size_t max_messages = 6;
+    std::string_view name;
+    message_pattern initiator_pre;  // only e and s
+    message_pattern responder_pre;
+    message_pattern messages[max_messages] = {};
+    std::size_t message_count = 0;
+};
+
+namespace patterns {
+
+inline constexpr handshake_pattern NN = {
+    "NN", {}, {}, {{{token::e}, 1}, {{token::e, token::ee}, 2}}, 2};
+
+inline constexpr handshake_pattern XX = {
+    "XX", {}, {}, {{{token::e}, 1}, {{token::e, token::ee, token::s, token::es}, 4}, {{token::s, token::se}, 2}}, 3};
+
+inline constexpr handshake_pattern IK = {
+    "IK", {}, {{token::s}, 1}, {{{token::e, token::es, token::s, token::ss}, 4}, {{token::e, token::ee, token::se}, 3}}, 2};
+
+}  // namespace patterns
+
+}  // namespace librats::noise
+
+#endif
+// ---- end <librats/noise/pattern.hpp>
+// ---- begin <librats/noise/protocol_name.hpp>
+#ifndef LIBRATS_NOISE_PROTOCOL_NAME_HPP
+#define LIBRATS_NOISE_PROTOCOL_NAME_HPP
+
+// The protocol name of §8, "Noise_XX_25519_ChaChaPoly_SHA256", from a pattern and a suite's
+// names; constexpr, so a fixed composition spells its name at compile time:
+//
+//   constexpr auto name = make_protocol_name<botan_suite<sha256>>(patterns::XX);
+
+
+#include <cstddef>
+#include <string_view>
+
+namespace librats::noise {
+
+class protocol_name {
+public:
+    static constexpr std::size_t max_size = 255;  // §8
+
+    constexpr std::string_view view() const noexcept { return {chars_, size_}; }
+    constexpr const char* c_str() const noexcept { return chars_; }
+    constexpr std::size_t size() const noexcept { return size_; }
+    constexpr bool empty() const noexcept { return size_ == 0; }
+
+    // Empty if the name would exceed max_size.
+    static constexpr protocol_name join(std::string_view pattern, std::string_view dh, std::string_view cipher,
+                                        std::string_view hash) noexcept {
+        const std::string_view parts[] = {"Noise_", pattern, "_", dh, "_", cipher, "_", hash};
+        protocol_name name;
+        for (const auto part : parts) {
+            if (part.size() > max_size - name.size_) return {};
+            for (const char c : part) name.chars_[name.size_++] = c;
+        }
+        return name;
+    }
+
+private:
+    char chars_[max_size + 1] = {};
+    std::size_t size_ = 0;
+};
+
+template <class Suite>
+constexpr protocol_name make_protocol_name(const handshake_pattern& pattern) noexcept {
+    return protocol_name::join(pattern.name, Suite::dh_name, Suite::cipher_name, Suite::hash_name);
+}
+
+}  // namespace librats::noise
+
+#endif
+// ---- end <librats/noise/protocol_name.hpp>
+// ---- begin <librats/noise/symmetric_state.hpp>
+#ifndef LIBRATS_NOISE_SYMMETRIC_STATE_HPP
+#define LIBRATS_NOISE_SYMMETRIC_STATE_HPP
+
+// SymmetricState of the Noise spec (§5.2): the chaining key ck, the handshake hash h and a
+// CipherState, with HKDF built from the suite's HMAC as §4.3 defines it.
+
+
+#include <cstddef>
+#include <cstring>
+#include <string_view>
+#include <system_error>
+
+namespace librats::noise {
+
+template <class Suite>
+class symmetric_state {
+public:
+    static constexpr std::size_t hash_len = Suite::hash_len;
+
+    // InitializeSymmetric(protocol_name).
+    void initialize(std::string_view protocol_name) {
+        const auto* name = reinterpret_cast<const unsigned char*>(protocol_name.data());
+        if (protocol_name.size() <= hash_len) {
+            std::memset(h_, 0, hash_len);
+            std::memcpy(h_, name, protocol_name.size());
+        } else {
+            Suite::hash({{name, protocol_name.size()}}, h_);
+        }
+        std::memcpy(ck_.data(), h_, hash_len);
+        cipher_ = cipher_state<Suite>();
+    }
+
+    void mix_key(const unsigned char* ikm, std::size_t size) {
+        secret temp_k;
+        hkdf(ikm, size, ck_.data(), temp_k.data());
+        cipher_.initialize_key(temp_k.data());  // the first 32 bytes when HASHLEN is 64
+    }
+
+    void mix_hash(const unsigned char* data, std::size_t size) { Suite::hash({{h_, hash_len}, {data, size}}, h_); }
+
+    void mix_key_and_hash(const unsigned char* ikm, std::size_t size) {
+        secret temp_h;
+        secret temp_k;
+        hkdf(ikm, size, ck_.data(), temp_h.data(), temp_k.data());
+        mix_hash(temp_h.data(), hash_len);
+        cipher_.initialize_key(temp_k.data());
+    }
+
+    const unsigned char* handshake_hash() const noexcept { return h_; }
+    bool has_key() const noexcept { return cipher_.has_key(); }
+    std::size_t overhead() const noexcept { return cipher_.overhead(); }
+
+    // EncryptAndHash in place: data has room for overhead() more bytes, the tag.
+    std::error_code encrypt_and_hash(unsigned char* data, std::size_t size) {
+        if (auto ec = cipher_.encrypt_with_ad(h_, hash_len, data, size, data + size)) return ec;
+        mix_hash(data, size + cipher_.overhead());
+        return {};
+    }
+
+    // DecryptAndHash in place: h absorbs the ciphertext, so it is hashed before it is decrypted.
+    std::error_code decrypt_and_hash(unsigned char* data, std::size_t size_with_tag) {
+        unsigned char next_h[hash_len];
+        Suite::hash({{h_, hash_len}, {data, size_with_tag}}, next_h);
+        if (auto ec = cipher_.decrypt_with_ad(h_, hash_len, data, size_with_tag)) return ec;
+        std::memcpy(h_, next_h, hash_len);
+        return {};
+    }
+
+    // Split(): c1 for initiator to responder, c2 for the other way.
+    void split(cipher_state<Suite>& c1, cipher_state<Suite>& c2) const {
+        secret temp_k1;
+        secret temp_k2;
+        hkdf(nullptr, 0, temp_k1.data(), temp_k2.data());
+        c1.initialize_key(temp_k1.data());
+        c2.initialize_key(temp_k2.data());
+    }
+
+private:
+    using secret = typename Suite::template secret<hash_len>;
+
+    // HKDF(ck, ikm) with two or three outputs; out1 may be ck itself.
+    void hkdf(const unsigned char* ikm, std::size_t size, unsigned char* out1, unsigned char* out2,
+              unsigned char* out3 = nullptr) const {
+        secret temp_key;
+        Suite::hmac(ck_.data(), hash_len, {{ikm, size}}, temp_key.data());
+        const unsigned char one = 1, two = 2, three = 3;
+        Suite::hmac(temp_key.data(), hash_len, {{&one, 1}}, out1);
+        Suite::hmac(temp_key.data(), hash_len, {{out1, hash_len}, {&two, 1}}, out2);
+        if (out3) Suite::hmac(temp_key.data(), hash_len, {{out2, hash_len}, {&three, 1}}, out3);
+    }
+
+    secret ck_;
+    unsigned char h_[hash_len] = {};
+    cipher_state<Suite> cipher_;
+};
+
+}  // namespace librats::noise
+
+#endif
+// ---- end <librats/noise/symmetric_state.hpp>
+
+#include <array>
+#include <cstddef>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace librats::noise {
+
+template <class Suite>
+class handshake_state {
+public:
+    using keypair = typename Suite::keypair;
+    using public_key = typename Suite::public_key;
+    static constexpr std::size_t dh_len = Suite::dh_len;
+    static constexpr std::size_t hash_len = Suite::hash_len;
+    static constexpr std::size_t max_message_size = 65535;  // §3
+
+    // Initialize(): s, e, rs, re may be null. A given e replaces GENERATE_KEYPAIR() where the
+    // pattern sends "e" (how test vectors fix ephemeral keys). Fails if a pre-message key is missing.
+    std::error_code initialize(const handshake_pattern& pattern, bool initiator, std::string_view prologue,
+                               const keypair* s = nullptr, const keypair* e = nullptr,
+                               const public_key* rs = nullptr, const public_key* re = nullptr) {
+        pattern_ = pattern;
+        initiator_ = initiator;
+        index_ = 0;
+        failed_ = true;
+        assign(s_, s);
+        assign(e_, e);
+        assign(rs_, rs);
+        assign(re_, re);
+        const auto name = make_protocol_name<Suite>(pattern);
+        if (name.empty()) return errc::invalid_handshake_state;
+        symmetric_.initialize(name.view());
+        symmetric_.mix_hash(reinterpret_cast<const unsigned char*>(prologue.data()), prologue.size());
+        for (const bool initiator_keys : {true, false}) {
+            const bool local = initiator_keys == initiator_;
+            for (const token t : initiator_keys ? pattern_.initiator_pre : pattern_.responder_pre) {
+                const unsigned char* key = nullptr;
+                if (t == token::e) key = local ? (e_ ? e_->pub.data() : nullptr) : (re_ ? re_->data() : nullptr);
+                if (t == token::s) key = local ? (s_ ? s_->pub.data() : nullptr) : (rs_ ? rs_->data() : nullptr);
+                if (!key) return errc::invalid_handshake_state;
+                symmetric_.mix_hash(key, dh_len);
+            }
+        }
+        failed_ = false;
+        return {};
+    }
+
+    bool is_initiator() const noexcept { return initiator_; }
+    bool done() const noexcept { return !failed_ && index_ == pattern_.message_count; }
+    // True when the next message is ours to write (false once done or failed).
+    bool is_my_turn() const noexcept { return !failed_ && index_ < pattern_.message_count && (index_ % 2 == 0) == initiator_; }
+
+    // WriteMessage(payload): appends the next message to out.
+    std::error_code write_message(std::string_view payload, std::string& out) {
+        if (!is_my_turn()) return fail(errc::invalid_handshake_state);
+        const message_pattern& message = pattern_.messages[index_];
+        // The size first, so that an oversized payload changes nothing.
+        bool keyed = symmetric_.has_key();
+        std::size_t size = 0;
+        for (const token t : message) {
+            if (t == token::e) size += dh_len;
+            else if (t == token::s) size += dh_len + (keyed ? Suite::tag_len : 0);
+            else keyed = true;
+        }
+        size += payload.size() + (keyed ? Suite::tag_len : 0);
+        if (size > max_message_size) return errc::message_too_large;
+
+        const std::size_t start = out.size();
+        out.resize(start + size);
+        auto* p = reinterpret_cast<unsigned char*>(&out[start]);
+        for (const token t : message) {
+            std::error_code ec;
+            if (t == token::e) {
+                if (!e_) e_ = Suite::generate_keypair();
+                std::memcpy(p, e_->pub.data(), dh_len);
+                symmetric_.mix_hash(p, dh_len);
+                p += dh_len;
+            } else if (t == token::s) {
+                if (!s_) ec = errc::invalid_handshake_state;
+                else {
+                    std::memcpy(p, s_->pub.data(), dh_len);
+                    ec = symmetric_.encrypt_and_hash(p, dh_len);
+                    p += dh_len + symmetric_.overhead();
+                }
+            } else {
+                ec = mix_dh(t);
+            }
+            if (ec) {
+                out.resize(start);
+                return fail(ec);
+            }
+        }
+        std::memcpy(p, payload.data(), payload.size());
+        if (auto ec = symmetric_.encrypt_and_hash(p, payload.size())) {
+            out.resize(start);
+            return fail(ec);
+        }
+        ++index_;
+        return {};
+    }
+
+    // ReadMessage(message): payload receives the decrypted payload.
+    std::error_code read_message(std::string_view message, std::string& payload) {
+        if (failed_ || index_ >= pattern_.message_count || is_my_turn()) return fail(errc::invalid_handshake_state);
+        if (message.size() > max_message_size) return fail(errc::message_too_large);
+        // Decrypted in place in payload's buffer, then the tokens' bytes are dropped.
+        payload.assign(message);
+        auto* p = reinterpret_cast<unsigned char*>(payload.data());
+        std::size_t left = payload.size();
+        for (const token t : pattern_.messages[index_]) {
+            std::error_code ec;
+            if (t == token::e) {
+                if (left < dh_len) return fail(errc::malformed_handshake, payload);
+                re_.emplace();
+                std::memcpy(re_->data(), p, dh_len);
+                symmetric_.mix_hash(p, dh_len);
+                p += dh_len;
+                left -= dh_len;
+            } else if (t == token::s) {
+                const std::size_t size = dh_len + symmetric_.overhead();
+                if (left < size) return fail(errc::malformed_handshake, payload);
+                if ((ec = symmetric_.decrypt_and_hash(p, size))) return fail(ec, payload);
+                rs_.emplace();
+                std::memcpy(rs_->data(), p, dh_len);
+                p += size;
+                left -= size;
+            } else if ((ec = mix_dh(t))) {
+                return fail(ec, payload);
+            }
+        }
+        if (left < symmetric_.overhead()) return fail(errc::malformed_handshake, payload);
+        if (auto ec = symmetric_.decrypt_and_hash(p, left)) return fail(ec, payload);
+        const std::size_t offset = static_cast<std::size_t>(p - reinterpret_cast<unsigned char*>(payload.data()));
+        payload.erase(offset + left - symmetric_.overhead());
+        payload.erase(0, offset);
+        ++index_;
+        return {};
+    }
+
+    // Split(): c1 for messages from initiator to responder, c2 for the other way. Only when done.
+    std::error_code split(cipher_state<Suite>& c1, cipher_state<Suite>& c2) const {
+        if (!done()) return errc::invalid_handshake_state;
+        symmetric_.split(c1, c2);
+        return {};
+    }
+
+    // GetHandshakeHash(): binds the whole handshake, e.g. for channel binding.
+    std::array<unsigned char, hash_len> handshake_hash() const {
+        std::array<unsigned char, hash_len> h;
+        std::memcpy(h.data(), symmetric_.handshake_hash(), hash_len);
+        return h;
+    }
+
+    // The peer's static public key, once a message or a pre-message carried it.
+    const std::optional<public_key>& remote_static() const noexcept { return rs_; }
+    const std::optional<public_key>& remote_ephemeral() const noexcept { return re_; }
+    const std::optional<keypair>& local_ephemeral() const noexcept { return e_; }
+
+private:
+    template <class T>
+    static void assign(std::optional<T>& slot, const T* value) {
+        if (value) slot = *value;
+        else slot.reset();
+    }
+
+    std::error_code fail(std::error_code ec) {
+        failed_ = true;
+        return ec;
+    }
+    std::error_code fail(std::error_code ec, std::string& payload) {
+        Suite::scrub(payload.data(), payload.size());
+        payload.clear();
+        return fail(ec);
+    }
+
+    // ee, es, se, ss: MixKey(DH(...)) with our key and theirs as the token names them.
+    std::error_code mix_dh(token t) {
+        const bool ours_ephemeral = t == token::ee || (initiator_ ? t == token::es : t == token::se);
+        const bool theirs_ephemeral = t == token::ee || (initiator_ ? t == token::se : t == token::es);
+        const std::optional<keypair>& local = ours_ephemeral ? e_ : s_;
+        const std::optional<public_key>& remote = theirs_ephemeral ? re_ : rs_;
+        if (!local || !remote) return errc::invalid_handshake_state;
+        typename Suite::template secret<dh_len> shared;
+        Suite::dh(*local, remote->data(), shared.data());
+        symmetric_.mix_key(shared.data(), dh_len);
+        return {};
+    }
+
+    handshake_pattern pattern_;
+    bool initiator_ = false;
+    bool failed_ = true;
+    std::size_t index_ = 0;
+    symmetric_state<Suite> symmetric_;
+    std::optional<keypair> s_;
+    std::optional<keypair> e_;
+    std::optional<public_key> rs_;
+    std::optional<public_key> re_;
+};
+
+}  // namespace librats::noise
+
+#endif
+// ---- end <librats/noise/handshake_state.hpp>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace librats {
+
+// The wire IDs of the preamble's crypto byte (0 is plaintext); 0 for a protocol without one.
+constexpr std::uint8_t noise_wire_id(std::string_view protocol_name) noexcept {
+    if (protocol_name == "Noise_XX_25519_ChaChaPoly_SHA256") return 1;
+    if (protocol_name == "Noise_XX_25519_ChaChaPoly_BLAKE2b") return 2;
+    if (protocol_name == "Noise_XX_25519_ChaChaPoly_SHA512") return 3;
+    return 0;
+}
+
+template <class Suite = noise::botan_suite<noise::sha256>>
+class noise_xx {
+public:
+    using suite = Suite;
+    using key = std::array<unsigned char, Suite::dh_len>;
+
+    static constexpr noise::protocol_name protocol_name = noise::make_protocol_name<Suite>(noise::patterns::XX);
+    static constexpr std::uint8_t suite_wire_id = noise_wire_id(protocol_name.view());
+    static_assert(suite_wire_id != 0, "noise_xx: this suite's protocol name has no wire ID (noise_wire_id)");
+
+    // A fresh static key pair; persistence may replace it before the node starts.
+    noise_xx() : static_(Suite::generate_keypair()), peer_id_(peer_id_from_public_key(static_.pub)) {}
+
+    std::uint8_t wire_id() const noexcept { return enabled_ ? suite_wire_id : 0; }
+    bool encrypted() const noexcept { return enabled_; }
+    void set_enabled(bool enabled) noexcept { enabled_ = enabled; }
+
+    const std::string& local_peer_id() const noexcept { return peer_id_; }
+
+    void set_static_private_key(const key& private_key) {
+        static_ = Suite::keypair_from_private(private_key.data());
+        peer_id_ = peer_id_from_public_key(static_.pub);
+    }
+    // The caller owns (and should wipe) the copy.
+    key static_private_key() const {
+        key k;
+        std::memcpy(k.data(), static_.priv.data(), k.size());
+        return k;
+    }
+    const key& static_public_key() const noexcept { return static_.pub; }
+
+    // Lowercase hex, e.g. for a key file. False (and no change) unless 64 hex digits.
+    bool set_static_private_key_hex(std::string_view hex) {
+        typename Suite::template secret<Suite::dh_len> bytes;
+        if (!from_hex(hex, bytes.data(), bytes.size())) return false;
+        static_ = Suite::keypair_from_private(bytes.data());
+        peer_id_ = peer_id_from_public_key(static_.pub);
+        return true;
+    }
+    std::string static_private_key_hex() const { return to_hex(static_.priv.data(), Suite::dh_len); }
+    std::string static_public_key_hex() const { return to_hex(static_.pub.data(), Suite::dh_len); }
+
+    // Lowercase hex of the first 20 bytes of SHA-256(public key): 40 characters.
+    static std::string peer_id_from_public_key(const key& public_key) {
+        unsigned char digest[noise::sha256::hash_len];
+        Suite::template with_hash<noise::sha256>::hash({{public_key.data(), public_key.size()}}, digest);
+        return to_hex(digest, 20);
+    }
+
+    class handshake;
+
+    class cipher {
+    public:
+        static constexpr bool is_identity = false;
+
+        std::size_t tag_size() const noexcept { return encrypted_ ? Suite::tag_len : 0; }
+
+        // In place; tag_out receives tag_size() bytes. On error (nonce exhausted, or a cipher
+        // from an unfinished handshake) data and tag are wiped: they must not be sent.
+        std::error_code seal(unsigned char* data, std::size_t size, unsigned char* tag_out) {
+            if (!encrypted_) return {};
+            if (!send_.has_key()) {
+                Suite::scrub(data, size);
+                Suite::scrub(tag_out, Suite::tag_len);
+                return errc::invalid_handshake_state;
+            }
+            return send_.encrypt(data, size, tag_out);
+        }
+
+        // In place: data[0, size_with_tag - tag_size()) is the plaintext if no error.
+        std::error_code open(unsigned char* data, std::size_t size_with_tag) {
+            if (!encrypted_) return {};
+            if (!receive_.has_key()) {
+                Suite::scrub(data, size_with_tag);
+                return errc::invalid_handshake_state;
+            }
+            return receive_.decrypt(data, size_with_tag);
+        }
+
+        // §11.3: both ends rekey the same direction at the same point of the stream.
+        std::error_code rekey_send() { return encrypted_ ? send_.rekey() : std::error_code(); }
+        std::error_code rekey_receive() { return encrypted_ ? receive_.rekey() : std::error_code(); }
+
+        // The nonces are the counts of messages sealed and opened.
+        std::uint64_t messages_sent() const noexcept { return send_.nonce(); }
+        std::uint64_t messages_received() const noexcept { return receive_.nonce(); }
+
+    private:
+        friend class handshake;
+        bool encrypted_ = false;
+        noise::cipher_state<Suite> send_;
+        noise::cipher_state<Suite> receive_;
+    };
+
+    class handshake {
+    public:
+        enum class action { write, read, done };
+
+        handshake(const noise_xx& crypto, bool initiator, std::string_view prologue, std::string local_payload)
+            : encrypted_(crypto.enabled_), initiator_(initiator), local_payload_(std::move(local_payload)) {
+            if (encrypted_) state_.initialize(noise::patterns::XX, initiator, prologue, &crypto.static_);
+        }
+
+        action next() const noexcept {
+            if (encrypted_) return state_.done() ? action::done : state_.is_my_turn() ? action::write : action::read;
+            if (initiator_) return !sent_ ? action::write : !received_ ? action::read : action::done;
+            return !received_ ? action::read : !sent_ ? action::write : action::done;
+        }
+
+        // Appends the next message.
+        std::error_code write_message(std::string& out) {
+            if (!encrypted_) {
+                out.append(local_payload_);
+                sent_ = true;
+                return {};
+            }
+            const bool first = initiator_ && !sent_;
+            sent_ = true;
+            return state_.write_message(first ? std::string_view() : std::string_view(local_payload_), out);
+        }
+
+        std::error_code read_message(std::string_view message) {
+            if (!encrypted_) {
+                remote_payload_.assign(message);
+                received_ = true;
+                return {};
+            }
+            if (auto ec = state_.read_message(message, remote_payload_)) return ec;
+            // The first message carries no hello: anything there was sent unencrypted.
+            if (!initiator_ && !received_ && !remote_payload_.empty()) return errc::malformed_handshake;
+            received_ = true;
+            return {};
+        }
+
+        const std::string& remote_payload() const noexcept { return remote_payload_; }
+
+        // The peer ID the peer's static key proves; "" with encryption off or before it is known.
+        std::string authenticated_peer_id() const {
+            const auto& rs = state_.remote_static();
+            return encrypted_ && rs ? peer_id_from_public_key(*rs) : std::string();
+        }
+
+        // Raw bytes; empty with encryption off.
+        std::string handshake_hash() const {
+            if (!encrypted_) return {};
+            const auto h = state_.handshake_hash();
+            return std::string(reinterpret_cast<const char*>(h.data()), h.size());
+        }
+        std::string remote_static_key() const {
+            const auto& rs = state_.remote_static();
+            if (!encrypted_ || !rs) return {};
+            return std::string(reinterpret_cast<const char*>(rs->data()), rs->size());
+        }
+
+        // Before the handshake is done, an encrypted cipher refuses to seal or open anything.
+        cipher split() const {
+            cipher c;
+            c.encrypted_ = encrypted_;
+            if (encrypted_) {
+                if (initiator_) state_.split(c.send_, c.receive_);
+                else state_.split(c.receive_, c.send_);
+            }
+            return c;
+        }
+
+    private:
+        bool encrypted_;
+        bool initiator_;
+        bool sent_ = false;
+        bool received_ = false;
+        std::string local_payload_;
+        std::string remote_payload_;
+        noise::handshake_state<Suite> state_;
+    };
+
+private:
+    static std::string to_hex(const unsigned char* data, std::size_t size) {
+        static constexpr char digits[] = "0123456789abcdef";
+        std::string out(size * 2, '\0');
+        for (std::size_t i = 0; i < size; ++i) {
+            out[2 * i] = digits[data[i] >> 4];
+            out[2 * i + 1] = digits[data[i] & 0xf];
+        }
+        return out;
+    }
+
+    static bool from_hex(std::string_view hex, unsigned char* out, std::size_t size) {
+        if (hex.size() != 2 * size) return false;
+        const auto nibble = [](char c) -> int {
+            if (c >= '0' && c <= '9') return c - '0';
+            if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+            if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+            return -1;
+        };
+        for (std::size_t i = 0; i < size; ++i) {
+            const int high = nibble(hex[2 * i]);
+            const int low = nibble(hex[2 * i + 1]);
+            if (high < 0 || low < 0) return false;
+            out[i] = static_cast<unsigned char>(high << 4 | low);
+        }
+        return true;
+    }
+
+    typename Suite::keypair static_;
+    std::string peer_id_;
+    bool enabled_ = true;
+};
+
+}  // namespace librats
+
+#endif
+// ---- end <librats/crypto/noise_xx.hpp>
 // ---- begin <librats/discovery/static_peers.hpp>
 #ifndef LIBRATS_DISCOVERY_STATIC_PEERS_HPP
 #define LIBRATS_DISCOVERY_STATIC_PEERS_HPP
@@ -4279,30 +5317,9 @@ public:
     auto async_connect(const std::string& host, std::uint16_t port, Token&& token) {
         return asio::async_initiate<Token, void(std::error_code, stream_type)>(
             [this](auto handler, const std::string& host, std::uint16_t port) {
-                auto socket = std::make_shared<stream_type>(ex_);
-                // An IP literal needs no resolver (whose work runs on a private thread).
-                std::error_code not_literal;
-                const auto literal = asio::ip::make_address(host, not_literal);
-                if (!not_literal) {
-                    socket->async_connect({literal, port}, [socket, handler = std::move(handler)](std::error_code ec) mutable {
-                        if (!ec) detail::configure_tcp_stream(*socket);
-                        std::move(handler)(ec, std::move(*socket));
-                    });
-                    return;
-                }
-                auto resolver = std::make_shared<asio::ip::tcp::resolver>(ex_);
-                resolver->async_resolve(
-                    host, std::to_string(port),
-                    [resolver, socket, handler = std::move(handler)](
-                        std::error_code ec, asio::ip::tcp::resolver::results_type results) mutable {
-                        if (ec) return std::move(handler)(ec, std::move(*socket));
-                        asio::async_connect(*socket, results,
-                                            [socket, handler = std::move(handler)](
-                                                std::error_code ec, const asio::ip::tcp::endpoint&) mutable {
-                                                if (!ec) detail::configure_tcp_stream(*socket);
-                                                std::move(handler)(ec, std::move(*socket));
-                                            });
-                    });
+                start_connect(host, port, [handler = std::move(handler)](std::error_code ec, stream_type stream) mutable {
+                    std::move(handler)(ec, std::move(stream));
+                });
             },
             token, host, port);
     }
@@ -4320,6 +5337,36 @@ public:
     }
 
 private:
+    using connect_handler = detail::unique_function<void(std::error_code, stream_type)>;
+
+    // Not a template: asio's resolver and connect operations are instantiated once, whatever
+    // the caller's completion token.
+    void start_connect(const std::string& host, std::uint16_t port, connect_handler handler) {
+        auto socket = std::make_shared<stream_type>(ex_);
+        // An IP literal needs no resolver (whose work runs on a private thread).
+        std::error_code not_literal;
+        const auto literal = asio::ip::make_address(host, not_literal);
+        if (!not_literal) {
+            socket->async_connect({literal, port}, [socket, handler = std::move(handler)](std::error_code ec) mutable {
+                if (!ec) detail::configure_tcp_stream(*socket);
+                handler(ec, std::move(*socket));
+            });
+            return;
+        }
+        auto resolver = std::make_shared<asio::ip::tcp::resolver>(ex_);
+        resolver->async_resolve(host, std::to_string(port),
+                                [resolver, socket, handler = std::move(handler)](
+                                    std::error_code ec, asio::ip::tcp::resolver::results_type results) mutable {
+                                    if (ec) return handler(ec, std::move(*socket));
+                                    asio::async_connect(*socket, results,
+                                                        [socket, handler = std::move(handler)](
+                                                            std::error_code ec, const asio::ip::tcp::endpoint&) mutable {
+                                                            if (!ec) detail::configure_tcp_stream(*socket);
+                                                            handler(ec, std::move(*socket));
+                                                        });
+                                });
+    }
+
     static void open_and_listen(asio::ip::tcp::acceptor& acceptor, const asio::ip::tcp::endpoint& endpoint,
                                 std::error_code& ec) {
         acceptor.open(endpoint.protocol(), ec);

@@ -1,7 +1,7 @@
 #ifndef LIBRATS_CONCEPTS_CRYPTO_HPP
 #define LIBRATS_CONCEPTS_CRYPTO_HPP
 
-// Crypto: how a connection is secured. plaintext and (later) noise_xx<Suite> model it.
+// Crypto: how a connection is secured. plaintext and noise_xx<Suite> model it.
 // Minimal shape (see crypto/plaintext.hpp for a full model):
 //
 //   struct my_crypto {

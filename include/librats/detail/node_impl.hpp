@@ -6,6 +6,7 @@
 // table and the handler registry are also read from other threads, under their mutexes.
 
 #include <librats/config.hpp>
+#include <librats/detail/bound_handler.hpp>
 #include <librats/detail/buffer_pool.hpp>
 #include <librats/detail/handler_slot.hpp>
 #include <librats/detail/peer_session.hpp>
@@ -99,6 +100,7 @@ public:
           options_(std::move(options)),
           transport_(asio::any_io_executor(strand_), std::forward<TransportArgs>(transport_args)...),
           tick_timer_(strand_),
+          accept_retry_timer_(strand_),
           max_peers_(options_.max_peers),
           rng_(std::random_device{}()) {}
 
@@ -115,7 +117,7 @@ public:
         }
         listen_port_ = acceptor.port();
         running_ = true;
-        asio::post(strand_, [self = this->shared_from_this(), acceptor = std::move(acceptor)]() mutable {
+        post_task([self = this->shared_from_this(), acceptor = std::move(acceptor)]() mutable {
             self->do_start(std::move(acceptor));
         });
         return {};
@@ -127,7 +129,7 @@ public:
             std::lock_guard<std::mutex> lock(lifecycle_mutex_);
             running_ = false;
         }
-        asio::post(strand_, [self = this->shared_from_this(), done = std::move(done)]() mutable {
+        post_task([self = this->shared_from_this(), done = std::move(done)]() mutable {
             self->do_stop();
             if (done) done();
         });
@@ -141,13 +143,13 @@ public:
     // ---- connections
 
     void connect(std::string host, std::uint16_t port, connect_completion done) {
-        asio::post(strand_, [self = this->shared_from_this(), host = std::move(host), port, done = std::move(done)]() mutable {
+        post_task([self = this->shared_from_this(), host = std::move(host), port, done = std::move(done)]() mutable {
             self->do_connect(host, port, std::move(done));
         });
     }
 
     void disconnect(const std::string& peer_id) {
-        asio::post(strand_, [self = this->shared_from_this(), peer_id] {
+        post_task([self = this->shared_from_this(), peer_id] {
             if (auto session = self->find_session(peer_id)) session->close(errc::closed_by_request);
         });
     }
@@ -499,25 +501,33 @@ private:
             acceptor_.reset();
         }
         tick_timer_.cancel();
+        accept_retry_timer_.cancel();
         for (const auto& session : all_sessions()) session->close(errc::shutting_down);
     }
 
+    // Cold paths (start, stop, connect) share one posted type: see bound_handler.hpp.
+    void post_task(unique_function<void()> task) { asio::post(strand_, std::move(task)); }
+
+    using timer_handler = bound_handler<node_impl, std::error_code>;
+
     void do_accept() {
-        acceptor_->async_accept([self = this->shared_from_this()](std::error_code ec, typename Transport::stream_type stream) {
-            if (self->stopping_ || !self->acceptor_) return;
+        using accept_handler = bound_handler<node_impl, std::error_code, typename Transport::stream_type>;
+        acceptor_->async_accept(accept_handler(this->shared_from_this(), [](node_impl& self, std::error_code ec,
+                                                                            typename Transport::stream_type stream) {
+            if (self.stopping_ || !self.acceptor_) return;
             if (ec) {
-                self->log_.warn("accept failed: ", ec.message());
+                self.log_.warn("accept failed: ", ec.message());
                 // Out of descriptors and the like: try again shortly rather than spin.
-                auto retry = std::make_shared<asio::steady_timer>(self->strand_, std::chrono::milliseconds(100));
-                retry->async_wait([self, retry](std::error_code) {
-                    if (!self->stopping_ && self->acceptor_) self->do_accept();
-                });
+                self.accept_retry_timer_.expires_after(std::chrono::milliseconds(100));
+                self.accept_retry_timer_.async_wait(timer_handler(self.shared_from_this(), [](node_impl& node, std::error_code) {
+                    if (!node.stopping_ && node.acceptor_) node.do_accept();
+                }));
                 return;
             }
-            self->counters_.connections_accepted++;
-            self->accept_stream(std::move(stream));
-            self->do_accept();
-        });
+            self.counters_.connections_accepted++;
+            self.accept_stream(std::move(stream));
+            self.do_accept();
+        }));
     }
 
     void accept_stream(typename Transport::stream_type stream) {
@@ -540,9 +550,9 @@ private:
         auto attempt = std::make_shared<connect_attempt>();
         attempt->handler = std::move(done);
         auto timer = std::make_shared<asio::steady_timer>(strand_, options_.connect_timeout);
-        timer->async_wait([attempt](std::error_code ec) {
-            if (!ec) attempt->complete(errc::connect_timeout, {});
-        });
+        timer->async_wait(bound_handler<connect_attempt, std::error_code>(attempt, [](connect_attempt& a, std::error_code ec) {
+            if (!ec) a.complete(errc::connect_timeout, {});
+        }));
         log_.debug("connecting to ", host, " port ", port);
         transport_.async_connect(host, port, [self = this->shared_from_this(), attempt, timer](
                                                  std::error_code ec, typename Transport::stream_type stream) {
@@ -571,12 +581,12 @@ private:
 
     void schedule_tick() {
         tick_timer_.expires_after(tick_interval());
-        tick_timer_.async_wait([self = this->shared_from_this()](std::error_code ec) {
-            if (ec || self->stopping_) return;
+        tick_timer_.async_wait(timer_handler(this->shared_from_this(), [](node_impl& self, std::error_code ec) {
+            if (ec || self.stopping_) return;
             const auto now = clock::now();
-            for (const auto& session : self->all_sessions()) session->on_tick(now);
-            self->schedule_tick();
-        });
+            for (const auto& session : self.all_sessions()) session->on_tick(now);
+            self.schedule_tick();
+        }));
     }
 
     strand_type strand_;
@@ -588,6 +598,7 @@ private:
     std::optional<discovery_context<Transport>> discovery_context_;
     std::optional<typename Transport::acceptor_type> acceptor_;
     asio::steady_timer tick_timer_;
+    asio::steady_timer accept_retry_timer_;
     buffer_pool buffers_;
     node_counters counters_;
 

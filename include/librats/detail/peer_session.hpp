@@ -6,6 +6,7 @@
 // any thread and only touches the send queue under its mutex.
 
 #include <librats/config.hpp>
+#include <librats/detail/bound_handler.hpp>
 #include <librats/detail/buffer_pool.hpp>
 #include <librats/detail/endian.hpp>
 #include <librats/detail/unique_function.hpp>
@@ -155,7 +156,7 @@ public:
         if (kick && dispatching() == this)
             flush_after_dispatch_ = true;
         else if (kick)
-            asio::post(stream_.get_executor(), [self = this->shared_from_this()] { self->start_write(); });
+            post_start_write();
         return {};
     }
 
@@ -221,9 +222,9 @@ public:
         owner_->on_closed(self, ec);
         if (mode == close_mode::abort) return finish_close();
         linger_timer_.expires_after(owner_->options().close_linger);
-        linger_timer_.async_wait([self](std::error_code timer_ec) {
-            if (!timer_ec) self->finish_close();
-        });
+        linger_timer_.async_wait(bound_handler<peer_session, std::error_code>(self, [](peer_session& s, std::error_code timer_ec) {
+            if (!timer_ec) s.finish_close();
+        }));
         if (!read_pending_) wait_readable();
         if (mode == close_mode::linger) return Transport::shutdown_send(stream_);
         const bool local = ec == errc::closed_by_request || ec == errc::shutting_down;
@@ -235,7 +236,7 @@ public:
         flush_then_shutdown_ = true;
         if (!write_scheduled_) {
             write_scheduled_ = true;
-            asio::post(stream_.get_executor(), [self] { self->start_write(); });
+            post_start_write();
         }
     }
 
@@ -271,28 +272,30 @@ private:
     // written or read, so the set-up instantiates asio's composed operations only once.
     enum class hs_step { refused, preamble, length, message };
 
+    using io_handler = bound_handler<peer_session, std::error_code, std::size_t>;
+
     void write_handshake_bytes(hs_step then) {
-        asio::async_write(stream_, asio::buffer(hs_out_),
-                          [self = this->shared_from_this(), then](std::error_code ec, std::size_t n) {
-                              self->owner_->counters().bytes_sent += n;
-                              self->hs_out_.clear();
-                              if (self->state_ != state::handshaking) return;
-                              if (ec) return self->close(ec, close_mode::abort);
-                              if (then == hs_step::refused)
-                                  return self->close(make_error_code(self->refusal_), close_mode::linger);
-                              if (then == hs_step::preamble) return self->read_handshake_bytes(hs_step::preamble);
-                              self->handshake_step();
-                          });
+        hs_write_then_ = then;
+        asio::async_write(stream_, asio::buffer(hs_out_), io_handler(this->shared_from_this(), [](peer_session& s, std::error_code ec, std::size_t n) {
+            s.owner_->counters().bytes_sent += n;
+            s.hs_out_.clear();
+            if (s.state_ != state::handshaking) return;
+            if (ec) return s.close(ec, close_mode::abort);
+            if (s.hs_write_then_ == hs_step::refused) return s.close(make_error_code(s.refusal_), close_mode::linger);
+            if (s.hs_write_then_ == hs_step::preamble) return s.read_handshake_bytes(hs_step::preamble);
+            s.handshake_step();
+        }));
     }
 
     void read_handshake_bytes(hs_step step, std::size_t size = 0) {
+        hs_read_step_ = step;
         hs_in_.resize(step == hs_step::preamble ? wire::preamble_size : step == hs_step::length ? 2 : size);
-        asio::async_read(stream_, asio::buffer(hs_in_), [self = this->shared_from_this(), step](std::error_code ec, std::size_t n) {
-            self->owner_->counters().bytes_received += n;
-            if (self->state_ != state::handshaking) return;
-            if (ec) return self->close(ec == asio::error::eof ? make_error_code(errc::peer_closed) : ec, close_mode::abort);
-            self->on_handshake_bytes(step);
-        });
+        asio::async_read(stream_, asio::buffer(hs_in_), io_handler(this->shared_from_this(), [](peer_session& s, std::error_code ec, std::size_t n) {
+            s.owner_->counters().bytes_received += n;
+            if (s.state_ != state::handshaking) return;
+            if (ec) return s.close(ec == asio::error::eof ? make_error_code(errc::peer_closed) : ec, close_mode::abort);
+            s.on_handshake_bytes(s.hs_read_step_);
+        }));
     }
 
     void on_handshake_bytes(hs_step step) {
@@ -368,7 +371,8 @@ private:
     void wait_readable() {
         read_pending_ = true;
         stream_.async_wait(asio::socket_base::wait_read,
-                           [self = this->shared_from_this()](std::error_code ec) { self->on_readable(ec); });
+                           bound_handler<peer_session, std::error_code>(
+                               this->shared_from_this(), [](peer_session& s, std::error_code ec) { s.on_readable(ec); }));
     }
 
     void on_readable(std::error_code ec) {
@@ -487,6 +491,11 @@ private:
 
     // ---- writing: swap the queue out, cut it into records, one gathered write. The write is
     // tried at once on the non-blocking stream; only what does not fit waits for async_write.
+    void post_start_write() {
+        asio::post(stream_.get_executor(),
+                   bound_handler<peer_session>(this->shared_from_this(), [](peer_session& s) { s.start_write(); }));
+    }
+
     void start_write() {
         for (;;) {
             std::size_t batch_size = 0;
@@ -512,10 +521,11 @@ private:
                 continue;
             }
             consume_gathered(first);
-            asio::async_write(stream_, gather_,
-                              [self = this->shared_from_this(), batch_size, first](std::error_code ec, std::size_t n) {
-                                  if (self->finish_write(ec, first + n, batch_size)) self->start_write();
-                              });
+            write_batch_size_ = batch_size;
+            write_direct_bytes_ = first;
+            asio::async_write(stream_, gather_, io_handler(this->shared_from_this(), [](peer_session& s, std::error_code ec, std::size_t n) {
+                if (s.finish_write(ec, s.write_direct_bytes_ + n, s.write_batch_size_)) s.start_write();
+            }));
             return;
         }
     }
@@ -664,6 +674,10 @@ private:
     std::optional<clock::time_point> record_started_;
     bool read_pending_ = false;
     bool flush_after_dispatch_ = false;
+    hs_step hs_write_then_ = hs_step::preamble;
+    hs_step hs_read_step_ = hs_step::preamble;
+    std::size_t write_batch_size_ = 0;    // of the batch async_write is finishing
+    std::size_t write_direct_bytes_ = 0;  // of that batch, written before async_write began
 
     std::mutex send_mutex_;
     std::string pending_;

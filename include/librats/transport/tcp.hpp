@@ -5,6 +5,7 @@
 // host names and IPv4/IPv6 literals, TCP_NODELAY on every stream.
 
 #include <librats/detail/address.hpp>
+#include <librats/detail/unique_function.hpp>
 
 #include <asio.hpp>
 
@@ -92,30 +93,9 @@ public:
     auto async_connect(const std::string& host, std::uint16_t port, Token&& token) {
         return asio::async_initiate<Token, void(std::error_code, stream_type)>(
             [this](auto handler, const std::string& host, std::uint16_t port) {
-                auto socket = std::make_shared<stream_type>(ex_);
-                // An IP literal needs no resolver (whose work runs on a private thread).
-                std::error_code not_literal;
-                const auto literal = asio::ip::make_address(host, not_literal);
-                if (!not_literal) {
-                    socket->async_connect({literal, port}, [socket, handler = std::move(handler)](std::error_code ec) mutable {
-                        if (!ec) detail::configure_tcp_stream(*socket);
-                        std::move(handler)(ec, std::move(*socket));
-                    });
-                    return;
-                }
-                auto resolver = std::make_shared<asio::ip::tcp::resolver>(ex_);
-                resolver->async_resolve(
-                    host, std::to_string(port),
-                    [resolver, socket, handler = std::move(handler)](
-                        std::error_code ec, asio::ip::tcp::resolver::results_type results) mutable {
-                        if (ec) return std::move(handler)(ec, std::move(*socket));
-                        asio::async_connect(*socket, results,
-                                            [socket, handler = std::move(handler)](
-                                                std::error_code ec, const asio::ip::tcp::endpoint&) mutable {
-                                                if (!ec) detail::configure_tcp_stream(*socket);
-                                                std::move(handler)(ec, std::move(*socket));
-                                            });
-                    });
+                start_connect(host, port, [handler = std::move(handler)](std::error_code ec, stream_type stream) mutable {
+                    std::move(handler)(ec, std::move(stream));
+                });
             },
             token, host, port);
     }
@@ -133,6 +113,36 @@ public:
     }
 
 private:
+    using connect_handler = detail::unique_function<void(std::error_code, stream_type)>;
+
+    // Not a template: asio's resolver and connect operations are instantiated once, whatever
+    // the caller's completion token.
+    void start_connect(const std::string& host, std::uint16_t port, connect_handler handler) {
+        auto socket = std::make_shared<stream_type>(ex_);
+        // An IP literal needs no resolver (whose work runs on a private thread).
+        std::error_code not_literal;
+        const auto literal = asio::ip::make_address(host, not_literal);
+        if (!not_literal) {
+            socket->async_connect({literal, port}, [socket, handler = std::move(handler)](std::error_code ec) mutable {
+                if (!ec) detail::configure_tcp_stream(*socket);
+                handler(ec, std::move(*socket));
+            });
+            return;
+        }
+        auto resolver = std::make_shared<asio::ip::tcp::resolver>(ex_);
+        resolver->async_resolve(host, std::to_string(port),
+                                [resolver, socket, handler = std::move(handler)](
+                                    std::error_code ec, asio::ip::tcp::resolver::results_type results) mutable {
+                                    if (ec) return handler(ec, std::move(*socket));
+                                    asio::async_connect(*socket, results,
+                                                        [socket, handler = std::move(handler)](
+                                                            std::error_code ec, const asio::ip::tcp::endpoint&) mutable {
+                                                            if (!ec) detail::configure_tcp_stream(*socket);
+                                                            handler(ec, std::move(*socket));
+                                                        });
+                                });
+    }
+
     static void open_and_listen(asio::ip::tcp::acceptor& acceptor, const asio::ip::tcp::endpoint& endpoint,
                                 std::error_code& ec) {
         acceptor.open(endpoint.protocol(), ec);
