@@ -1,7 +1,7 @@
-// librats_bench: two basic_node<tcp_transport, plaintext> in one process, talking over TCP
-// loopback (127.0.0.1 only), each node on its own io_context and thread. Every benchmark also
-// measures its physical limit in the same run (raw asio TCP, or nlohmann dump+parse) and reports
-// the ratio as a counter.
+// librats_bench: two basic_node<tcp_transport, plaintext> (or noise_xx, the BM_noise_* ones) in
+// one process, talking over TCP loopback (127.0.0.1 only), each node on its own io_context and
+// thread. Every benchmark also measures its physical limit in the same run (raw asio TCP,
+// nlohmann dump+parse, Botan's ChaCha20Poly1305 or X25519) and reports the ratio as a counter.
 //
 // Each benchmark alternates rounds of its baseline and of librats (see `rounds`) and reports the
 // median of the per-round ratios. Streaming rounds send for a fixed time budget and stop the
@@ -15,6 +15,7 @@
 
 #include "bench_support.hpp"
 
+#include <librats/crypto/noise_xx.hpp>
 #include <librats/crypto/plaintext.hpp>
 #include <librats/node.hpp>
 #include <librats/transport/tcp.hpp>
@@ -23,6 +24,8 @@
 
 #include <benchmark/benchmark.h>
 #include <asio.hpp>
+#include <botan/aead.h>
+#include <botan/curve25519.h>
 #include <nlohmann/json.hpp>
 
 #include <sys/socket.h>
@@ -50,6 +53,7 @@ using namespace librats;
 using namespace librats::bench;
 using namespace std::chrono_literals;
 using node_t = basic_node<tcp_transport, plaintext>;
+using noise_node_t = basic_node<tcp_transport, noise_xx<>>;
 using asio::ip::tcp;
 
 constexpr const char* loopback = "127.0.0.1";
@@ -207,25 +211,26 @@ node_options bench_options() {
 // Node a dials node b; each runs on its own io_context and thread. The destructor stops both
 // (bounded) before the handles and then the threads go away, so handlers never outlive the
 // benchmark's state (declare what the handlers use before the pair).
-class node_pair {
+template <class Node>
+class basic_node_pair {
 public:
-    node_pair()
+    basic_node_pair()
         : io_a_(0), io_b_(1), a_(io_a_.executor(), bench_options()), b_(io_b_.executor(), bench_options()) {
         a_.start();
         b_.start();
     }
-    node_pair(const node_pair&) = delete;
-    node_pair& operator=(const node_pair&) = delete;
+    basic_node_pair(const basic_node_pair&) = delete;
+    basic_node_pair& operator=(const basic_node_pair&) = delete;
 
-    ~node_pair() {
+    ~basic_node_pair() {
         auto stop_a = a_.async_stop(asio::use_future);
         auto stop_b = b_.async_stop(asio::use_future);
         stop_a.wait_for(5s);
         stop_b.wait_for(5s);
     }
 
-    node_t& a() noexcept { return a_; }
-    node_t& b() noexcept { return b_; }
+    Node& a() noexcept { return a_; }
+    Node& b() noexcept { return b_; }
 
     // Connects a to b and waits until both sides list the peer. Empty on success.
     std::string connect() {
@@ -246,9 +251,12 @@ public:
 private:
     io_thread io_a_;
     io_thread io_b_;
-    node_t a_;
-    node_t b_;
+    Node a_;
+    Node b_;
 };
+
+using node_pair = basic_node_pair<node_t>;
+using noise_pair = basic_node_pair<noise_node_t>;
 
 // One send that honours the send queue: on send_queue_full, waits for the writable event and
 // retries; never drops. Empty on success.
@@ -267,8 +275,8 @@ std::string send_respecting_queue(Send&& send, counter& writable, bench_clock::t
 
 // Streams messages from a to b for the budget with `send`, then waits until the receiver's
 // counter shows every one of them. The time runs until the last message was received.
-template <class Send>
-rate_result node_stream(node_pair& pair, counter& received, Send&& send, std::chrono::milliseconds budget) {
+template <class Pair, class Send>
+rate_result node_stream(Pair& pair, counter& received, Send&& send, std::chrono::milliseconds budget) {
     rate_result r;
     counter writable;
     pair.a().set_writable_handler([&writable](const peer_info&) { writable.add(); });
@@ -333,8 +341,8 @@ paired_rounds run_rounds(BaseRound&& base_round, NodeRound&& node_round) {
 
 // ---------------------------------------------------------------------------------------------
 // Rounds of a baseline stream and of node a streaming `size`-byte binary messages to node b.
-template <class Baseline>
-paired_rounds binary_rounds(benchmark::State& state, node_pair& pair, counter& received, std::size_t size,
+template <class Pair, class Baseline>
+paired_rounds binary_rounds(benchmark::State& state, Pair& pair, counter& received, std::size_t size,
                             Baseline baseline) {
     const std::string payload(size, 'b');
     const auto peer = pair.b().peer_id();
@@ -736,6 +744,208 @@ void BM_connect_hello(benchmark::State& state) {
     state.counters["ratio_vs_raw"] = connect_us / raw_us;
 }
 BENCHMARK(BM_connect_hello)->Iterations(2000)->UseManualTime()->Unit(benchmark::kMicrosecond);
+
+// ---------------------------------------------------------------------------------------------
+// 6. Noise XX (noise_xx<>, Noise_XX_25519_ChaChaPoly_SHA256) between the two nodes.
+
+constexpr std::size_t noise_record_plaintext = 65535 - 16;
+
+// Botan's ChaCha20Poly1305 alone, one thread, sealing 65,535-byte records in place (65,519
+// bytes of plaintext and the tag): the rate the encrypted stream is held to. `messages` counts
+// `size`-byte units of plaintext so that the rate compares with a stream of such messages.
+rate_result raw_aead(std::size_t size, std::chrono::milliseconds budget) {
+    rate_result r;
+    auto aead = Botan::AEAD_Mode::create_or_throw("ChaCha20Poly1305", Botan::ENCRYPTION);
+    const std::vector<std::uint8_t> key(32, 0x42);
+    aead->set_key(key);
+    Botan::secure_vector<std::uint8_t> record;
+    record.reserve(noise_record_plaintext + 16);
+    std::uint8_t nonce[12] = {};
+    std::uint64_t n = 0;
+    std::uint64_t bytes = 0;
+    const auto t0 = bench_clock::now();
+    const auto end = t0 + budget;
+    while (bench_clock::now() < end) {
+        for (int i = 0; i < 16; ++i) {
+            std::memcpy(nonce + 4, &n, sizeof n);
+            ++n;
+            record.assign(noise_record_plaintext, 'a');
+            aead->start(nonce, sizeof nonce);
+            aead->finish(record, 0);
+            bytes += noise_record_plaintext;
+        }
+    }
+    r.seconds = seconds_between(t0, bench_clock::now());
+    r.messages = bytes / size;
+    return r;
+}
+
+void BM_noise_bulk_64KiB(benchmark::State& state) {
+    constexpr std::size_t size = 64 * 1024;
+    counter received;
+    std::atomic<std::uint64_t> wrong_size{0};
+    noise_pair pair;
+    pair.b().set_data_handler([&](const peer_info&, data_kind, std::string_view bytes) {
+        if (bytes.size() != size) wrong_size++;
+        received.add();
+    });
+    if (report_error(state, pair.connect())) return;
+    const auto p = binary_rounds(state, pair, received, size, raw_aead);
+    if (report_error(state, p.error)) return;
+    if (wrong_size) return (void)report_error(state, "received messages of the wrong size");
+    state.SetBytesProcessed(static_cast<std::int64_t>(p.node.messages * size));
+    state.counters["aead_bytes_per_second"] =
+        benchmark::Counter(rate_of(p.base) * size, benchmark::Counter::kDefaults, benchmark::Counter::kIs1024);
+    state.counters["ratio_vs_aead"] = p.median_ratio;
+    state.counters["queue_full_backoffs"] = static_cast<double>(p.node.backoffs);
+}
+BENCHMARK(BM_noise_bulk_64KiB)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+void BM_noise_64B_rate(benchmark::State& state) {
+    constexpr std::size_t size = 64;
+    counter received;
+    noise_pair pair;
+    pair.b().set_data_handler([&](const peer_info&, data_kind, std::string_view) { received.add(); });
+    if (report_error(state, pair.connect())) return;
+    const auto p = binary_rounds(state, pair, received, size, raw_framed_stream);
+    if (report_error(state, p.error)) return;
+    state.SetItemsProcessed(static_cast<std::int64_t>(p.node.messages));
+    state.counters["msgs_per_second"] = rate_of(p.node);
+    state.counters["raw_coalesced_msgs_per_second"] = rate_of(p.base);
+    state.counters["ratio_vs_raw"] = p.median_ratio;
+}
+BENCHMARK(BM_noise_64B_rate)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
+
+// One X25519 scalar multiplication, median of many: Noise XX does eight in sequence per
+// handshake (four on each side), the floor of a handshake's latency.
+double x25519_us() {
+    std::uint8_t secret[32], point[32], out[32];
+    std::memset(secret, 7, sizeof secret);
+    Botan::curve25519_basepoint(point, secret);
+    std::vector<double> samples;
+    for (int i = 0; i < 201; ++i) {
+        const auto t0 = bench_clock::now();
+        Botan::curve25519_donna(out, secret, point);
+        samples.push_back(seconds_between(t0, bench_clock::now()) * 1e6);
+        benchmark::DoNotOptimize(out);
+    }
+    std::sort(samples.begin(), samples.end());
+    return samples[samples.size() / 2];
+}
+
+double median_of(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0 : v[v.size() / 2];
+}
+
+// Connect + Noise XX handshake + hello, until the dialer's completion; then disconnect and
+// wait (untimed) until both sides dropped the peer. Reports the median.
+void BM_noise_connect_handshake(benchmark::State& state) {
+    const auto raw = raw_connects(500);
+    if (report_error(state, raw.error)) return;
+    const double x25519 = x25519_us();
+
+    counter connects;
+    counter disconnects;
+    std::mutex mutex;
+    std::error_code last_ec;
+    noise_pair pair;
+    pair.a().set_peer_disconnected_handler([&](const peer_info&, std::error_code) { disconnects.add(); });
+    pair.b().set_peer_disconnected_handler([&](const peer_info&, std::error_code) { disconnects.add(); });
+    const auto port = pair.b().listen_port();
+    const auto b_id = pair.b().peer_id();
+    std::vector<double> samples;
+    for (auto _ : state) {
+        const auto t0 = bench_clock::now();
+        pair.a().async_connect(loopback, port, [&](std::error_code ec, std::string) {
+            {
+                std::lock_guard<std::mutex> lock(mutex);
+                last_ec = ec;
+            }
+            connects.add();
+        });
+        if (!connects.wait_for_value(samples.size() + 1, t0 + 5s)) {
+            state.SkipWithError("connect timed out");
+            break;
+        }
+        const auto elapsed = seconds_between(t0, bench_clock::now());
+        state.SetIterationTime(elapsed);
+        {
+            std::lock_guard<std::mutex> lock(mutex);
+            if (last_ec) {
+                state.SkipWithError(("connect failed: " + last_ec.message()).c_str());
+                break;
+            }
+        }
+        samples.push_back(elapsed * 1e6);
+        pair.a().disconnect(b_id);
+        if (!disconnects.wait_for_value(2 * samples.size(), bench_clock::now() + 5s)) {
+            state.SkipWithError("disconnect timed out");
+            break;
+        }
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(samples.size()));
+    if (samples.empty()) return;
+    state.counters["median_us"] = median_of(samples);
+    state.counters["raw_connect_us"] = raw.seconds * 1e6 / static_cast<double>(raw.messages);
+    state.counters["x25519_us"] = x25519;
+    state.counters["eight_x25519_us"] = 8 * x25519;
+}
+BENCHMARK(BM_noise_connect_handshake)->Iterations(1000)->UseManualTime()->Unit(benchmark::kMicrosecond);
+
+// Handshakes one node accepts per second: 16 dialer nodes (on one other thread) each dial the
+// hub, drop the connection once it is up, and dial again, for one second. Counts the hub's
+// completed handshakes. The limit reported beside it: the hub's share of the X25519 work (four
+// scalar multiplications per handshake) on one CPU.
+void BM_noise_handshakes_per_second(benchmark::State& state) {
+    constexpr int dialer_count = 16;
+    const double x25519 = x25519_us();
+    counter accepted;
+    counter chains_done;
+    std::atomic<bool> stopping{false};
+    std::atomic<std::uint64_t> failures{0};
+    io_thread hub_io(1), dialer_io(0);
+    node_options hub_options = bench_options();
+    hub_options.max_peers = 4 * dialer_count;
+    noise_node_t hub(hub_io.executor(), hub_options);
+    hub.set_peer_connected_handler([&](const peer_info&) { accepted.add(); });
+    hub.start();
+    std::vector<std::unique_ptr<noise_node_t>> dialers;
+    for (int i = 0; i < dialer_count; ++i) {
+        dialers.push_back(std::make_unique<noise_node_t>(dialer_io.executor(), bench_options()));
+        dialers.back()->start();
+    }
+    const auto port = hub.listen_port();
+    std::function<void(int)> dial = [&](int i) {
+        dialers[i]->async_connect(loopback, port, [&, i](std::error_code ec, std::string id) {
+            if (ec) failures++;
+            else dialers[i]->disconnect(id);
+            if (stopping) return (void)chains_done.add();
+            dial(i);
+        });
+    };
+    double seconds = 0;
+    std::uint64_t count = 0;
+    for (auto _ : state) {
+        const auto before = accepted.value();
+        const auto t0 = bench_clock::now();
+        for (int i = 0; i < dialer_count; ++i) dial(i);
+        std::this_thread::sleep_for(1s);
+        stopping = true;
+        seconds = seconds_between(t0, bench_clock::now());
+        count = accepted.value() - before;
+        state.SetIterationTime(seconds);
+        if (!chains_done.wait_for_value(dialer_count, bench_clock::now() + 10s))
+            state.SkipWithError("dialers did not stop");
+    }
+    for (auto& d : dialers) d->async_stop(asio::use_future).wait_for(5s);
+    hub.async_stop(asio::use_future).wait_for(5s);
+    if (failures) state.counters["failed_dials"] = static_cast<double>(failures);
+    state.SetItemsProcessed(static_cast<std::int64_t>(count));
+    state.counters["handshakes_per_second"] = static_cast<double>(count) / seconds;
+    state.counters["hub_x25519_limit_per_second"] = 1e6 / (4 * x25519);
+}
+BENCHMARK(BM_noise_handshakes_per_second)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -52,7 +52,7 @@ struct transport : transport_without_connect {
 struct cipher {
     static constexpr bool is_identity = false;
     std::size_t tag_size() const;
-    void seal(unsigned char*, std::size_t, unsigned char*);
+    std::error_code seal(unsigned char*, std::size_t, unsigned char*);
     std::error_code open(unsigned char*, std::size_t);
 };
 

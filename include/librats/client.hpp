@@ -27,6 +27,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace librats {
@@ -260,6 +261,62 @@ public:
                 {"writes", s.writes}};
     }
 
+    // ---- encryption (Noise XX, on by default). The key is the node's static X25519 private key,
+    // 64 hex digits; the peer ID is derived from its public half, so changing the key changes
+    // the peer ID, and is refused while the client runs.
+
+    bool initialize_encryption(bool enable = true) {
+        set_encryption_enabled(enable);
+        return is_encryption_enabled() == enable;
+    }
+    // Connections made afterwards follow it; both ends must agree or they fail to connect.
+    void set_encryption_enabled(bool enabled) {
+        if constexpr (has_switchable_encryption) {
+            node_.crypto().set_enabled(enabled);
+        } else if (enabled) {
+            node_.log().error("this composition's crypto policy cannot encrypt");
+        }
+    }
+    bool is_encryption_enabled() const { return node_.crypto().encrypted(); }
+
+    std::string get_encryption_key() const {
+        if constexpr (has_switchable_encryption) return node_.crypto().static_private_key_hex();
+        return {};
+    }
+    bool set_encryption_key(const std::string& key_hex) {
+        if constexpr (has_switchable_encryption) {
+            std::lock_guard<std::mutex> lock(lifecycle_mutex_);
+            if (refuse_identity_change_while_running()) return false;
+            return node_.crypto().set_static_private_key_hex(key_hex);
+        }
+        return false;
+    }
+    // A fresh key (and so a new peer ID); "" if the client runs or its crypto has no key.
+    std::string generate_new_encryption_key() {
+        if constexpr (has_switchable_encryption) {
+            std::lock_guard<std::mutex> lock(lifecycle_mutex_);
+            if (refuse_identity_change_while_running()) return {};
+            node_.crypto().generate_static_key();
+            return node_.crypto().static_private_key_hex();
+        }
+        return {};
+    }
+
+    bool is_peer_encrypted(const std::string& peer_id) const {
+        const auto info = node_.find_peer(peer_id);
+        return info && info->encrypted;
+    }
+    // The peer's static public key (its proven identity), hex; "" if unknown or not encrypted.
+    std::string get_peer_noise_public_key(const std::string& peer_id) const {
+        const auto info = node_.find_peer(peer_id);
+        return info ? info->public_key : std::string();
+    }
+    // The Noise handshake hash of the connection, the same on both ends (channel binding), hex.
+    std::string get_peer_handshake_hash(const std::string& peer_id) const {
+        const auto info = node_.find_peer(peer_id);
+        return info ? info->handshake_hash : std::string();
+    }
+
     // ---- logging (default: warnings and errors on stderr)
 
     void set_log_level(LogLevel level) { node_.log().set_level(static_cast<log_level>(static_cast<int>(level) + 1)); }
@@ -289,6 +346,22 @@ public:
     const Node& get_node() const noexcept { return node_; }
 
 private:
+    template <class C, class = void>
+    struct switchable_encryption : std::false_type {};
+    template <class C>
+    struct switchable_encryption<C, std::void_t<decltype(std::declval<C&>().set_enabled(true)),
+                                                decltype(std::declval<C&>().generate_static_key()),
+                                                decltype(std::string{std::declval<const C&>().static_private_key_hex()}),
+                                                decltype(bool{std::declval<C&>().set_static_private_key_hex("")})>>
+        : std::true_type {};
+    static constexpr bool has_switchable_encryption = switchable_encryption<typename Node::crypto_type>::value;
+
+    bool refuse_identity_change_while_running() const {
+        if (!node_.is_running()) return false;
+        node_.log().error("the encryption key is the peer identity: change it before start()");
+        return true;
+    }
+
     static node_options make_options(int listen_port, int max_peers, const std::string& bind_address) {
         node_options options;
         options.listen_port = static_cast<std::uint16_t>(std::clamp(listen_port, 0, 65535));

@@ -35,6 +35,11 @@ struct node_options {
     std::chrono::milliseconds frame_timeout{30'000};
     // Time a closing connection may take to flush and read the peer's close.
     std::chrono::milliseconds close_linger{2'000};
+
+    // Encrypted connections replace their send key (Noise rekey) after this many records or
+    // bytes, whichever comes first; 0 turns that trigger off. basic_node::rekey asks at once.
+    std::uint64_t rekey_after_records = 1'000'000;
+    std::uint64_t rekey_after_bytes = std::uint64_t{1} << 32;
 };
 
 }  // namespace librats

@@ -39,6 +39,9 @@ enum class errc {
     invalid_handshake_state,
 };
 
+// The highest errc value: a goodbye code above it comes from a newer peer.
+inline constexpr int errc_last = static_cast<int>(errc::invalid_handshake_state);
+
 namespace detail {
 
 class error_category_impl final : public std::error_category {

@@ -3,7 +3,7 @@
 
 // librats: the default composition, and the amalgamation root of single_include/.
 //
-//   librats::node        basic_node over TCP with the default crypto and discovery modules
+//   librats::node        basic_node over TCP, Noise XX encrypted, with the default discovery modules
 //   librats::RatsClient  the seed API over librats::node, with its own network thread
 //   librats::memory_transport  an in-process network with fault injection, for tests
 //
@@ -24,7 +24,7 @@
 
 namespace librats {
 
-using node = basic_node<tcp_transport, plaintext, static_peers>;
+using node = basic_node<tcp_transport, noise_xx<>, static_peers>;
 using RatsClient = basic_rats_client<node>;
 
 }  // namespace librats

@@ -105,17 +105,29 @@ public:
     // with its ID; the duplicate connection is closed.
     template <class Token>
     auto async_connect(std::string host, std::uint16_t port, Token&& token) {
+        return async_connect(std::move(host), port, std::string(), std::forward<Token>(token));
+    }
+
+    // The same, for a peer whose ID is known (from a previous session, a DHT or a user): with
+    // an encrypting Crypto the handshake proves the ID, and any other peer at that address
+    // fails with errc::authentication_failed.
+    template <class Token>
+    auto async_connect(std::string host, std::uint16_t port, std::string expected_peer_id, Token&& token) {
         return asio::async_initiate<Token, void(std::error_code, std::string)>(
-            [impl = impl_](auto handler, std::string host, std::uint16_t port) {
-                impl->connect(std::move(host), port,
+            [impl = impl_](auto handler, std::string host, std::uint16_t port, std::string expected_peer_id) {
+                impl->connect(std::move(host), port, std::move(expected_peer_id),
                               detail::posting_completion<void(std::error_code, std::string)>(std::move(handler),
                                                                                              impl->strand()));
             },
-            token, std::move(host), port);
+            token, std::move(host), port, std::move(expected_peer_id));
     }
 
     // Closes the connection to peer_id after flushing what was queued for it.
     void disconnect(const std::string& peer_id) { impl_->disconnect(peer_id); }
+
+    // Replaces the key of our direction of an encrypted connection now (Noise rekey; the peer
+    // follows at the same point of the stream). node_options sets when it happens by itself.
+    void rekey(const std::string& peer_id) { impl_->rekey(peer_id); }
 
     // ---- typed JSON messages
 

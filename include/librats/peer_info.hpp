@@ -22,6 +22,10 @@ struct peer_info {
     bool outbound = false;          // we dialed it
     bool encrypted = false;
     std::string agent;              // the peer's software, from its hello
+    // Encrypted connections: the peer's static public key (its identity) and the handshake
+    // hash (the same on both ends: channel binding), both lowercase hex.
+    std::string public_key;
+    std::string handshake_hash;
     std::chrono::steady_clock::time_point connected_at{};
 };
 
@@ -37,6 +41,8 @@ struct node_statistics {
     std::uint64_t peers_dropped = 0;  // closed by us for bad input or timeouts
     std::uint64_t sends_rejected = 0;  // queue full, unknown peer, not running
     std::uint64_t writes = 0;          // gathered writes handed to the transport (frames coalesce)
+    std::uint64_t rekeys_sent = 0;     // send keys replaced (Noise rekey)
+    std::uint64_t rekeys_received = 0;
 };
 
 }  // namespace librats

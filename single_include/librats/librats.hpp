@@ -5,7 +5,7 @@
 
 // librats: the default composition, and the amalgamation root of single_include/.
 //
-//   librats::node        basic_node over TCP with the default crypto and discovery modules
+//   librats::node        basic_node over TCP, Noise XX encrypted, with the default discovery modules
 //   librats::RatsClient  the seed API over librats::node, with its own network thread
 //   librats::memory_transport  an in-process network with fault injection, for tests
 //
@@ -57,6 +57,11 @@ struct node_options {
     std::chrono::milliseconds frame_timeout{30'000};
     // Time a closing connection may take to flush and read the peer's close.
     std::chrono::milliseconds close_linger{2'000};
+
+    // Encrypted connections replace their send key (Noise rekey) after this many records or
+    // bytes, whichever comes first; 0 turns that trigger off. basic_node::rekey asks at once.
+    std::uint64_t rekey_after_records = 1'000'000;
+    std::uint64_t rekey_after_bytes = std::uint64_t{1} << 32;
 };
 
 }  // namespace librats
@@ -261,7 +266,7 @@ private:
 //     class cipher {                               // one per established connection, both directions
 //       std::size_t tag_size() const;              // bytes a sealed record grows by
 //       static constexpr bool is_identity;         // true if seal/open never change anything
-//       void seal(unsigned char* data, std::size_t size, unsigned char* tag_out);
+//       std::error_code seal(unsigned char* data, std::size_t size, unsigned char* tag_out);   // in place
 //       std::error_code open(unsigned char* data, std::size_t size_with_tag);   // in place
 //     };
 //     class handshake {                            // sans-I/O: the node moves the messages
@@ -278,6 +283,10 @@ private:
 //
 // wire_id(), encrypted() and tag_size() are run-time values so that one policy can switch
 // encryption on and off (RatsClient::set_encryption_enabled) before the node starts.
+//
+// Optional members the node uses when present (crypto/noise_xx.hpp has them):
+//   cipher::rekey_send(), cipher::rekey_receive() -> std::error_code    (Noise §11.3 rekey)
+//   handshake::handshake_hash(), handshake::remote_static_key() -> std::string of raw bytes
 
 #include <cstddef>
 #include <cstdint>
@@ -305,8 +314,8 @@ template <class C>
 struct has_cipher<
     C, std::void_t<decltype(std::size_t{std::declval<const typename C::cipher&>().tag_size()}),
                    decltype(bool{C::cipher::is_identity}),
-                   decltype(std::declval<typename C::cipher&>().seal(std::declval<unsigned char*>(), std::size_t{},
-                                                                     std::declval<unsigned char*>())),
+                   decltype(std::error_code{std::declval<typename C::cipher&>().seal(
+                       std::declval<unsigned char*>(), std::size_t{}, std::declval<unsigned char*>())}),
                    decltype(std::error_code{
                        std::declval<typename C::cipher&>().open(std::declval<unsigned char*>(), std::size_t{})})>>
     : std::true_type {};
@@ -326,7 +335,28 @@ struct has_handshake<
                    decltype(std::string{std::declval<const typename C::handshake&>().authenticated_peer_id()})>>
     : std::is_convertible<decltype(std::declval<typename C::handshake&>().split()), typename C::cipher> {};
 
+template <class Cipher, class = void>
+struct has_rekey : std::false_type {};
+template <class Cipher>
+struct has_rekey<Cipher, std::void_t<decltype(std::error_code{std::declval<Cipher&>().rekey_send()}),
+                                     decltype(std::error_code{std::declval<Cipher&>().rekey_receive()})>>
+    : std::true_type {};
+
+template <class Handshake, class = void>
+struct has_channel_binding : std::false_type {};
+template <class Handshake>
+struct has_channel_binding<Handshake,
+                           std::void_t<decltype(std::string{std::declval<const Handshake&>().handshake_hash()}),
+                                       decltype(std::string{std::declval<const Handshake&>().remote_static_key()})>>
+    : std::true_type {};
+
 }  // namespace detail
+
+// Optional members (see the top of this header).
+template <class Cipher>
+inline constexpr bool supports_rekey_v = detail::has_rekey<Cipher>::value;
+template <class Handshake>
+inline constexpr bool has_channel_binding_v = detail::has_channel_binding<Handshake>::value;
 
 template <class C>
 inline constexpr bool is_crypto_v = detail::has_crypto_identity<C>::value && detail::has_cipher<C>::value &&
@@ -338,7 +368,8 @@ constexpr bool check_crypto() {
                   "Crypto: missing `wire_id()`, `encrypted()` or `local_peer_id()` "
                   "(see librats/concepts/crypto.hpp)");
     static_assert(detail::has_cipher<C>::value,
-                  "Crypto: missing `cipher` with tag_size(), is_identity, seal(data, size, tag), open(data, size) "
+                  "Crypto: missing `cipher` with tag_size(), is_identity, seal(data, size, tag) and open(data, size) "
+                  "returning std::error_code "
                   "(see librats/concepts/crypto.hpp)");
     static_assert(detail::has_handshake<C>::value,
                   "Crypto: missing `handshake` with next(), write_message, read_message, remote_payload, "
@@ -463,6 +494,10 @@ struct peer_info {
     bool outbound = false;          // we dialed it
     bool encrypted = false;
     std::string agent;              // the peer's software, from its hello
+    // Encrypted connections: the peer's static public key (its identity) and the handshake
+    // hash (the same on both ends: channel binding), both lowercase hex.
+    std::string public_key;
+    std::string handshake_hash;
     std::chrono::steady_clock::time_point connected_at{};
 };
 
@@ -478,6 +513,8 @@ struct node_statistics {
     std::uint64_t peers_dropped = 0;  // closed by us for bad input or timeouts
     std::uint64_t sends_rejected = 0;  // queue full, unknown peer, not running
     std::uint64_t writes = 0;          // gathered writes handed to the transport (frames coalesce)
+    std::uint64_t rekeys_sent = 0;     // send keys replaced (Noise rekey)
+    std::uint64_t rekeys_received = 0;
 };
 
 }  // namespace librats
@@ -760,6 +797,9 @@ enum class errc {
     invalid_handshake_state,
 };
 
+// The highest errc value: a goodbye code above it comes from a newer peer.
+inline constexpr int errc_last = static_cast<int>(errc::invalid_handshake_state);
+
 namespace detail {
 
 class error_category_impl final : public std::error_category {
@@ -847,7 +887,7 @@ public:
 
         std::size_t tag_size() const noexcept { return 0; }
 
-        void seal(unsigned char*, std::size_t, unsigned char*) noexcept {}
+        std::error_code seal(unsigned char*, std::size_t, unsigned char*) noexcept { return {}; }
         std::error_code open(unsigned char*, std::size_t) noexcept { return {}; }
     };
 
@@ -1109,6 +1149,52 @@ inline std::uint32_t get_u32(const unsigned char* in) noexcept {
 
 #endif
 // ---- end <librats/detail/endian.hpp>
+// ---- begin <librats/detail/hex.hpp>
+#ifndef LIBRATS_DETAIL_HEX_HPP
+#define LIBRATS_DETAIL_HEX_HPP
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace librats::detail {
+
+// Lowercase hex, as peer IDs and keys are shown.
+inline std::string to_hex(const void* data, std::size_t size) {
+    static constexpr char digits[] = "0123456789abcdef";
+    const auto* bytes = static_cast<const unsigned char*>(data);
+    std::string out(size * 2, '\0');
+    for (std::size_t i = 0; i < size; ++i) {
+        out[2 * i] = digits[bytes[i] >> 4];
+        out[2 * i + 1] = digits[bytes[i] & 0xf];
+    }
+    return out;
+}
+
+inline std::string to_hex(std::string_view bytes) { return to_hex(bytes.data(), bytes.size()); }
+
+// Exactly 2 * size hex digits (either case) into out; false, with out partly written, otherwise.
+inline bool from_hex(std::string_view hex, unsigned char* out, std::size_t size) {
+    if (hex.size() != 2 * size) return false;
+    const auto nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    for (std::size_t i = 0; i < size; ++i) {
+        const int high = nibble(hex[2 * i]);
+        const int low = nibble(hex[2 * i + 1]);
+        if (high < 0 || low < 0) return false;
+        out[i] = static_cast<unsigned char>(high << 4 | low);
+    }
+    return true;
+}
+
+}  // namespace librats::detail
+
+#endif
+// ---- end <librats/detail/hex.hpp>
 // ---- begin <librats/wire/frame.hpp>
 #ifndef LIBRATS_WIRE_FRAME_HPP
 #define LIBRATS_WIRE_FRAME_HPP
@@ -1134,6 +1220,7 @@ enum class frame_type : std::uint8_t {
     ping = 0x10,     // keepalive; payload echoed in the pong
     pong = 0x11,
     goodbye = 0x12,  // u16 error code (0: normal close), UTF-8 reason; the sender closes after it
+    rekey = 0x13,    // empty; the last frame of its record: the sender's key changes after it
 };
 
 inline constexpr std::size_t frame_header_size = 5;
@@ -1146,7 +1233,8 @@ inline bool is_known(frame_type type) noexcept {
     case frame_type::json:
     case frame_type::ping:
     case frame_type::pong:
-    case frame_type::goodbye: return true;
+    case frame_type::goodbye:
+    case frame_type::rekey: return true;
     }
     return false;
 }
@@ -1206,8 +1294,9 @@ inline std::error_code parse_goodbye(std::string_view payload, goodbye_payload& 
 }
 
 // Incremental frame decoder. A frame that lies whole in the fed bytes is handed out as a view
-// of them without a copy; only a frame split across feeds is assembled in an owned buffer,
-// which is released once delivered so an idle connection holds no payload memory.
+// of them without a copy; only a frame split across feeds is assembled in an owned buffer. That
+// buffer keeps its capacity while messages stream (no allocation per message); release_idle()
+// gives it back, so an idle connection holds no payload memory.
 class frame_parser {
 public:
     explicit frame_parser(std::size_t max_message_size) noexcept : max_message_size_(max_message_size) {}
@@ -1260,7 +1349,7 @@ public:
             if (remaining_ > 0) return {};
             in_payload_ = false;
             auto ec = on_frame(type_, std::string_view(payload_));
-            std::string().swap(payload_);
+            payload_.clear();
             if (ec) return ec;
         }
         return {};
@@ -1268,6 +1357,11 @@ public:
 
     // True while a frame has begun but not ended.
     bool partial() const noexcept { return in_payload_ || header_have_ > 0; }
+
+    // Frees the assembly buffer unless a frame is being assembled in it.
+    void release_idle() {
+        if (!in_payload_) std::string().swap(payload_);
+    }
 
 private:
     std::error_code begin_frame(const unsigned char* header) noexcept {
@@ -1438,6 +1532,7 @@ using send_completion = unique_function<void(std::error_code)>;
 // The pending outcome of a dial: completed once, by timeout, failure or handshake.
 struct connect_attempt {
     unique_function<void(std::error_code, std::string)> handler;
+    std::string expected_peer_id;  // if not empty, any other peer fails with authentication_failed
 
     void complete(std::error_code ec, std::string peer_id) {
         if (!handler) return;
@@ -1451,7 +1546,7 @@ struct connect_attempt {
 struct node_counters {
     std::atomic<std::uint64_t> bytes_sent{0}, bytes_received{0}, messages_sent{0}, messages_received{0},
         connections_accepted{0}, connections_initiated{0}, handshakes_failed{0}, peers_dropped{0}, sends_rejected{0},
-        writes{0};
+        writes{0}, rekeys_sent{0}, rekeys_received{0};
 };
 
 template <class Transport, class Crypto>
@@ -1641,6 +1736,19 @@ public:
 
     std::error_code close_reason() const noexcept { return close_reason_; }
 
+    // Replaces our send key now (encrypted connections; otherwise nothing happens).
+    void request_rekey() {
+        if (state_ != state::open || cipher_->tag_size() == 0 || !concepts::supports_rekey_v<cipher_type>) return;
+        rekey_requested_ = true;
+        bool kick = false;
+        {
+            std::lock_guard<std::mutex> lock(send_mutex_);
+            kick = !write_scheduled_ && writes_enabled_;
+            if (kick) write_scheduled_ = true;
+        }
+        if (kick) start_write();
+    }
+
 private:
     std::string prologue() const {
         // Binds the handshake to the protocol and the crypto both sides announced.
@@ -1735,6 +1843,15 @@ private:
         if (auto ec = wire::parse_hello(hs_->remote_payload(), remote_hello_)) return close(ec, close_mode::abort);
         const auto authenticated = hs_->authenticated_peer_id();
         if (!authenticated.empty() && authenticated != remote_hello_.peer_id) return close(errc::peer_id_mismatch, close_mode::abort);
+        if (attempt_ && !attempt_->expected_peer_id.empty() && attempt_->expected_peer_id != remote_hello_.peer_id) {
+            owner_->log().warn("peer at ", info_.address, " is ", remote_hello_.peer_id, ", not the expected ",
+                               attempt_->expected_peer_id);
+            return close(errc::authentication_failed, close_mode::abort);
+        }
+        if constexpr (concepts::has_channel_binding_v<handshake_type>) {
+            info_.public_key = to_hex(hs_->remote_static_key());
+            info_.handshake_hash = to_hex(hs_->handshake_hash());
+        }
         info_.peer_id = remote_hello_.peer_id;
         info_.listen_port = remote_hello_.listen_port;
         info_.agent = remote_hello_.agent;
@@ -1852,6 +1969,12 @@ private:
                 close(ec);
                 return false;
             }
+            if (rekey_receive_pending_) {
+                if (auto rekey_ec = receive_rekey()) {
+                    close(rekey_ec);
+                    return false;
+                }
+            }
             rbegin_ += header + length;
         }
         if (rbegin_ == rend_) {
@@ -1870,14 +1993,20 @@ private:
 
     std::error_code handle_frame(const std::shared_ptr<peer_session>& self, wire::frame_type type,
                                  std::string_view payload) {
+        if (rekey_receive_pending_) return errc::malformed_frame;
         switch (type) {
         case wire::frame_type::ping: send_control(wire::frame_type::pong, payload); return {};
         case wire::frame_type::pong: return {};
+        case wire::frame_type::rekey:
+            // Only an encrypted peer rekeys, and nothing may follow in the record (the key changes).
+            if (!payload.empty() || cipher_->tag_size() == 0) return errc::malformed_frame;
+            rekey_receive_pending_ = true;
+            return {};
         case wire::frame_type::goodbye: {
             wire::goodbye_payload goodbye;
             if (auto ec = wire::parse_goodbye(payload, goodbye)) return ec;
             owner_->log().info("peer ", info_.peer_id, " (", info_.address, ") said goodbye: ", goodbye.reason);
-            const bool known = goodbye.code > 0 && goodbye.code <= static_cast<int>(errc::closed_by_request);
+            const bool known = goodbye.code > 0 && goodbye.code <= errc_last;
             close(known ? make_error_code(static_cast<errc>(goodbye.code)) : make_error_code(errc::peer_closed),
                   close_mode::linger);
             return {};
@@ -1900,15 +2029,24 @@ private:
             std::size_t batch_size = 0;
             {
                 std::lock_guard<std::mutex> lock(send_mutex_);
-                if (pending_.empty() || state_ == state::closed) {
+                if ((pending_.empty() && !rekey_requested_) || state_ == state::closed) {
                     write_scheduled_ = false;
                     return;
                 }
                 writing_.swap(pending_);
                 writing_callbacks_.swap(pending_callbacks_);
+                // A rekey frame ends the batch, so it is the last frame of the last record.
+                rekey_batch_ = rekey_due();
+                if (rekey_batch_) {
+                    wire::append_frame(writing_, wire::frame_type::rekey, {});
+                    queued_bytes_ += wire::frame_header_size;
+                }
                 batch_size = writing_.size();
             }
-            build_records(batch_size);
+            if (auto ec = build_records(batch_size)) {
+                finish_write(ec, 0, batch_size);
+                return;
+            }
             owner_->counters().writes++;
             std::error_code ec;
             const std::size_t total = asio::buffer_size(gather_);
@@ -1929,33 +2067,65 @@ private:
         }
     }
 
-    void build_records(std::size_t batch_size) {
+    // Cuts the batch into records and seals each in place; gather_ lists header, body and tag
+    // of every record, so the batch reaches the socket without being copied.
+    std::error_code build_records(std::size_t batch_size) {
         const std::size_t tag_size = cipher_->tag_size();
         const std::size_t max_plain = 65535 - tag_size;
         const std::size_t records = (batch_size + max_plain - 1) / max_plain;
         gather_.clear();
-        if constexpr (cipher_type::is_identity) {
-            record_headers_.resize(records);
-            for (std::size_t i = 0; i < records; ++i) {
-                const auto offset = i * max_plain;
-                const auto size = std::min(max_plain, batch_size - offset);
-                put_u16(record_headers_[i].data(), static_cast<std::uint16_t>(size));
-                gather_.push_back(asio::buffer(record_headers_[i]));
-                gather_.push_back(asio::buffer(writing_.data() + offset, size));
+        record_headers_.resize(records);
+        record_tags_.resize(records * tag_size);
+        records_since_rekey_ += records;
+        bytes_since_rekey_ += batch_size;
+        auto* text = reinterpret_cast<unsigned char*>(writing_.data());
+        for (std::size_t i = 0; i < records; ++i) {
+            const auto offset = i * max_plain;
+            const auto size = std::min(max_plain, batch_size - offset);
+            put_u16(record_headers_[i].data(), static_cast<std::uint16_t>(size + tag_size));
+            gather_.push_back(asio::buffer(record_headers_[i]));
+            gather_.push_back(asio::buffer(text + offset, size));
+            if constexpr (!cipher_type::is_identity) {
+                if (tag_size == 0) continue;
+                auto* tag = record_tags_.data() + i * tag_size;
+                if (auto ec = cipher_->seal(text + offset, size, tag)) return ec;
+                gather_.push_back(asio::buffer(tag, tag_size));
             }
-        } else {
-            sealed_.resize(batch_size + records * (2 + tag_size));
-            auto* out = reinterpret_cast<unsigned char*>(sealed_.data());
-            for (std::size_t i = 0; i < records; ++i) {
-                const auto offset = i * max_plain;
-                const auto size = std::min(max_plain, batch_size - offset);
-                put_u16(out, static_cast<std::uint16_t>(size + tag_size));
-                std::memcpy(out + 2, writing_.data() + offset, size);
-                cipher_->seal(out + 2, size, out + 2 + size);
-                out += 2 + size + tag_size;
-            }
-            gather_.push_back(asio::buffer(sealed_));
         }
+        return rekey_batch_ ? send_rekey() : std::error_code();
+    }
+
+    // ---- rekey (Noise §11.3): the sender switches after the record ending in a rekey frame, the
+    // receiver after opening that record, so both sides change keys at the same point.
+    bool rekey_due() const noexcept {
+        if constexpr (!concepts::supports_rekey_v<cipher_type>) {
+            return false;
+        } else {
+            if (cipher_->tag_size() == 0) return false;
+            const auto& o = owner_->options();
+            return rekey_requested_ || (o.rekey_after_records != 0 && records_since_rekey_ >= o.rekey_after_records) ||
+                   (o.rekey_after_bytes != 0 && bytes_since_rekey_ >= o.rekey_after_bytes);
+        }
+    }
+
+    std::error_code send_rekey() {
+        if constexpr (concepts::supports_rekey_v<cipher_type>) {
+            if (auto ec = cipher_->rekey_send()) return ec;
+            rekey_requested_ = false;
+            records_since_rekey_ = bytes_since_rekey_ = 0;
+            owner_->counters().rekeys_sent++;
+        }
+        return {};
+    }
+
+    std::error_code receive_rekey() {
+        rekey_receive_pending_ = false;
+        if constexpr (concepts::supports_rekey_v<cipher_type>) {
+            if (parser_.partial()) return errc::malformed_frame;
+            if (auto ec = cipher_->rekey_receive()) return ec;
+            owner_->counters().rekeys_received++;
+        }
+        return {};
     }
 
     // Drops the first `bytes` of the gathered buffers (a partial direct write).
@@ -2016,14 +2186,14 @@ private:
         return more;
     }
 
-    // Send buffers keep their capacity while data flows (no allocation or page faults per
-    // write); a connection with nothing queued at a tick gives them back.
+    // Buffers keep their capacity while data flows (no allocation or page faults per message);
+    // at a tick, the parser's between frames and an empty send queue give theirs back.
     void release_idle_buffers() {
+        parser_.release_idle();
         std::lock_guard<std::mutex> lock(send_mutex_);
         if (write_scheduled_ || !pending_.empty()) return;
         std::string().swap(pending_);
         std::string().swap(writing_);
-        std::string().swap(sealed_);
     }
 
     void fail_pending(std::error_code ec) {
@@ -2076,6 +2246,11 @@ private:
     hs_step hs_write_then_ = hs_step::preamble;
     hs_step hs_read_step_ = hs_step::preamble;
     std::size_t write_batch_size_ = 0;    // of the batch async_write is finishing
+    bool rekey_batch_ = false;             // the batch being sealed ends in a rekey frame
+    bool rekey_requested_ = false;
+    bool rekey_receive_pending_ = false;   // a rekey frame was read; the key changes after its record
+    std::uint64_t records_since_rekey_ = 0;
+    std::uint64_t bytes_since_rekey_ = 0;
     std::size_t write_direct_bytes_ = 0;  // of that batch, written before async_write began
 
     std::mutex send_mutex_;
@@ -2096,8 +2271,8 @@ private:
 
     std::string writing_;
     std::vector<queued_completion> writing_callbacks_;
-    std::string sealed_;
     std::vector<std::array<unsigned char, 2>> record_headers_;
+    std::vector<unsigned char> record_tags_;
     std::vector<asio::const_buffer> gather_;
     asio::steady_timer linger_timer_;
 };
@@ -2229,9 +2404,17 @@ public:
 
     // ---- connections
 
-    void connect(std::string host, std::uint16_t port, connect_completion done) {
-        post_task([self = this->shared_from_this(), host = std::move(host), port, done = std::move(done)]() mutable {
-            self->do_connect(host, port, std::move(done));
+    // A non-empty expected_peer_id makes any other peer at that address an authentication failure.
+    void connect(std::string host, std::uint16_t port, std::string expected_peer_id, connect_completion done) {
+        post_task([self = this->shared_from_this(), host = std::move(host), port,
+                   expected_peer_id = std::move(expected_peer_id), done = std::move(done)]() mutable {
+            self->do_connect(host, port, std::move(done), std::move(expected_peer_id));
+        });
+    }
+
+    void rekey(const std::string& peer_id) {
+        post_task([self = this->shared_from_this(), peer_id] {
+            if (auto session = self->find_session(peer_id)) session->request_rekey();
         });
     }
 
@@ -2363,6 +2546,8 @@ public:
         s.peers_dropped = counters_.peers_dropped;
         s.sends_rejected = counters_.sends_rejected;
         s.writes = counters_.writes;
+        s.rekeys_sent = counters_.rekeys_sent;
+        s.rekeys_received = counters_.rekeys_received;
         return s;
     }
 
@@ -2630,12 +2815,14 @@ private:
         session->start(make_hello(), refusal);
     }
 
-    void do_connect(const std::string& host, std::uint16_t port, connect_completion done) {
+    void do_connect(const std::string& host, std::uint16_t port, connect_completion done,
+                    std::string expected_peer_id = {}) {
         if (stopping_ || !running_) return done(errc::not_running, {});
         if (peer_count() >= max_peers_) return done(errc::max_peers_reached, {});
         counters_.connections_initiated++;
         auto attempt = std::make_shared<connect_attempt>();
         attempt->handler = std::move(done);
+        attempt->expected_peer_id = std::move(expected_peer_id);
         auto timer = std::make_shared<asio::steady_timer>(strand_, options_.connect_timeout);
         timer->async_wait(bound_handler<connect_attempt, std::error_code>(attempt, [](connect_attempt& a, std::error_code ec) {
             if (!ec) a.complete(errc::connect_timeout, {});
@@ -2799,17 +2986,29 @@ public:
     // with its ID; the duplicate connection is closed.
     template <class Token>
     auto async_connect(std::string host, std::uint16_t port, Token&& token) {
+        return async_connect(std::move(host), port, std::string(), std::forward<Token>(token));
+    }
+
+    // The same, for a peer whose ID is known (from a previous session, a DHT or a user): with
+    // an encrypting Crypto the handshake proves the ID, and any other peer at that address
+    // fails with errc::authentication_failed.
+    template <class Token>
+    auto async_connect(std::string host, std::uint16_t port, std::string expected_peer_id, Token&& token) {
         return asio::async_initiate<Token, void(std::error_code, std::string)>(
-            [impl = impl_](auto handler, std::string host, std::uint16_t port) {
-                impl->connect(std::move(host), port,
+            [impl = impl_](auto handler, std::string host, std::uint16_t port, std::string expected_peer_id) {
+                impl->connect(std::move(host), port, std::move(expected_peer_id),
                               detail::posting_completion<void(std::error_code, std::string)>(std::move(handler),
                                                                                              impl->strand()));
             },
-            token, std::move(host), port);
+            token, std::move(host), port, std::move(expected_peer_id));
     }
 
     // Closes the connection to peer_id after flushing what was queued for it.
     void disconnect(const std::string& peer_id) { impl_->disconnect(peer_id); }
+
+    // Replaces the key of our direction of an encrypted connection now (Noise rekey; the peer
+    // follows at the same point of the stream). node_options sets when it happens by itself.
+    void rekey(const std::string& peer_id) { impl_->rekey(peer_id); }
 
     // ---- typed JSON messages
 
@@ -2934,6 +3133,7 @@ private:
 #include <optional>
 #include <string>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace librats {
@@ -3167,6 +3367,62 @@ public:
                 {"writes", s.writes}};
     }
 
+    // ---- encryption (Noise XX, on by default). The key is the node's static X25519 private key,
+    // 64 hex digits; the peer ID is derived from its public half, so changing the key changes
+    // the peer ID, and is refused while the client runs.
+
+    bool initialize_encryption(bool enable = true) {
+        set_encryption_enabled(enable);
+        return is_encryption_enabled() == enable;
+    }
+    // Connections made afterwards follow it; both ends must agree or they fail to connect.
+    void set_encryption_enabled(bool enabled) {
+        if constexpr (has_switchable_encryption) {
+            node_.crypto().set_enabled(enabled);
+        } else if (enabled) {
+            node_.log().error("this composition's crypto policy cannot encrypt");
+        }
+    }
+    bool is_encryption_enabled() const { return node_.crypto().encrypted(); }
+
+    std::string get_encryption_key() const {
+        if constexpr (has_switchable_encryption) return node_.crypto().static_private_key_hex();
+        return {};
+    }
+    bool set_encryption_key(const std::string& key_hex) {
+        if constexpr (has_switchable_encryption) {
+            std::lock_guard<std::mutex> lock(lifecycle_mutex_);
+            if (refuse_identity_change_while_running()) return false;
+            return node_.crypto().set_static_private_key_hex(key_hex);
+        }
+        return false;
+    }
+    // A fresh key (and so a new peer ID); "" if the client runs or its crypto has no key.
+    std::string generate_new_encryption_key() {
+        if constexpr (has_switchable_encryption) {
+            std::lock_guard<std::mutex> lock(lifecycle_mutex_);
+            if (refuse_identity_change_while_running()) return {};
+            node_.crypto().generate_static_key();
+            return node_.crypto().static_private_key_hex();
+        }
+        return {};
+    }
+
+    bool is_peer_encrypted(const std::string& peer_id) const {
+        const auto info = node_.find_peer(peer_id);
+        return info && info->encrypted;
+    }
+    // The peer's static public key (its proven identity), hex; "" if unknown or not encrypted.
+    std::string get_peer_noise_public_key(const std::string& peer_id) const {
+        const auto info = node_.find_peer(peer_id);
+        return info ? info->public_key : std::string();
+    }
+    // The Noise handshake hash of the connection, the same on both ends (channel binding), hex.
+    std::string get_peer_handshake_hash(const std::string& peer_id) const {
+        const auto info = node_.find_peer(peer_id);
+        return info ? info->handshake_hash : std::string();
+    }
+
     // ---- logging (default: warnings and errors on stderr)
 
     void set_log_level(LogLevel level) { node_.log().set_level(static_cast<log_level>(static_cast<int>(level) + 1)); }
@@ -3196,6 +3452,22 @@ public:
     const Node& get_node() const noexcept { return node_; }
 
 private:
+    template <class C, class = void>
+    struct switchable_encryption : std::false_type {};
+    template <class C>
+    struct switchable_encryption<C, std::void_t<decltype(std::declval<C&>().set_enabled(true)),
+                                                decltype(std::declval<C&>().generate_static_key()),
+                                                decltype(std::string{std::declval<const C&>().static_private_key_hex()}),
+                                                decltype(bool{std::declval<C&>().set_static_private_key_hex("")})>>
+        : std::true_type {};
+    static constexpr bool has_switchable_encryption = switchable_encryption<typename Node::crypto_type>::value;
+
+    bool refuse_identity_change_while_running() const {
+        if (!node_.is_running()) return false;
+        node_.log().error("the encryption key is the peer identity: change it before start()");
+        return true;
+    }
+
     static node_options make_options(int listen_port, int max_peers, const std::string& bind_address) {
         node_options options;
         options.listen_port = static_cast<std::uint16_t>(std::clamp(listen_port, 0, 65535));
@@ -3967,6 +4239,7 @@ private:
 // ---- end <librats/noise/handshake_state.hpp>
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -3997,11 +4270,18 @@ public:
     // A fresh static key pair; persistence may replace it before the node starts.
     noise_xx() : static_(Suite::generate_keypair()), peer_id_(peer_id_from_public_key(static_.pub)) {}
 
-    std::uint8_t wire_id() const noexcept { return enabled_ ? suite_wire_id : 0; }
-    bool encrypted() const noexcept { return enabled_; }
-    void set_enabled(bool enabled) noexcept { enabled_ = enabled; }
+    std::uint8_t wire_id() const noexcept { return encrypted() ? suite_wire_id : 0; }
+    bool encrypted() const noexcept { return enabled_.load(std::memory_order_relaxed); }
+    // Any thread; connections made afterwards follow it.
+    void set_enabled(bool enabled) noexcept { enabled_.store(enabled, std::memory_order_relaxed); }
 
     const std::string& local_peer_id() const noexcept { return peer_id_; }
+
+    // Not while a node using this policy runs: the key is its identity.
+    void generate_static_key() {
+        static_ = Suite::generate_keypair();
+        peer_id_ = peer_id_from_public_key(static_.pub);
+    }
 
     void set_static_private_key(const key& private_key) {
         static_ = Suite::keypair_from_private(private_key.data());
@@ -4018,19 +4298,19 @@ public:
     // Lowercase hex, e.g. for a key file. False (and no change) unless 64 hex digits.
     bool set_static_private_key_hex(std::string_view hex) {
         typename Suite::template secret<Suite::dh_len> bytes;
-        if (!from_hex(hex, bytes.data(), bytes.size())) return false;
+        if (!detail::from_hex(hex, bytes.data(), bytes.size())) return false;
         static_ = Suite::keypair_from_private(bytes.data());
         peer_id_ = peer_id_from_public_key(static_.pub);
         return true;
     }
-    std::string static_private_key_hex() const { return to_hex(static_.priv.data(), Suite::dh_len); }
-    std::string static_public_key_hex() const { return to_hex(static_.pub.data(), Suite::dh_len); }
+    std::string static_private_key_hex() const { return detail::to_hex(static_.priv.data(), Suite::dh_len); }
+    std::string static_public_key_hex() const { return detail::to_hex(static_.pub.data(), Suite::dh_len); }
 
     // Lowercase hex of the first 20 bytes of SHA-256(public key): 40 characters.
     static std::string peer_id_from_public_key(const key& public_key) {
         unsigned char digest[noise::sha256::hash_len];
         Suite::template with_hash<noise::sha256>::hash({{public_key.data(), public_key.size()}}, digest);
-        return to_hex(digest, 20);
+        return detail::to_hex(digest, 20);
     }
 
     class handshake;
@@ -4083,7 +4363,7 @@ public:
         enum class action { write, read, done };
 
         handshake(const noise_xx& crypto, bool initiator, std::string_view prologue, std::string local_payload)
-            : encrypted_(crypto.enabled_), initiator_(initiator), local_payload_(std::move(local_payload)) {
+            : encrypted_(crypto.encrypted()), initiator_(initiator), local_payload_(std::move(local_payload)) {
             if (encrypted_) state_.initialize(noise::patterns::XX, initiator, prologue, &crypto.static_);
         }
 
@@ -4160,36 +4440,9 @@ public:
     };
 
 private:
-    static std::string to_hex(const unsigned char* data, std::size_t size) {
-        static constexpr char digits[] = "0123456789abcdef";
-        std::string out(size * 2, '\0');
-        for (std::size_t i = 0; i < size; ++i) {
-            out[2 * i] = digits[data[i] >> 4];
-            out[2 * i + 1] = digits[data[i] & 0xf];
-        }
-        return out;
-    }
-
-    static bool from_hex(std::string_view hex, unsigned char* out, std::size_t size) {
-        if (hex.size() != 2 * size) return false;
-        const auto nibble = [](char c) -> int {
-            if (c >= '0' && c <= '9') return c - '0';
-            if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-            if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-            return -1;
-        };
-        for (std::size_t i = 0; i < size; ++i) {
-            const int high = nibble(hex[2 * i]);
-            const int low = nibble(hex[2 * i + 1]);
-            if (high < 0 || low < 0) return false;
-            out[i] = static_cast<unsigned char>(high << 4 | low);
-        }
-        return true;
-    }
-
     typename Suite::keypair static_;
     std::string peer_id_;
-    bool enabled_ = true;
+    std::atomic<bool> enabled_{true};
 };
 
 }  // namespace librats
@@ -5391,7 +5644,7 @@ private:
 
 namespace librats {
 
-using node = basic_node<tcp_transport, plaintext, static_peers>;
+using node = basic_node<tcp_transport, noise_xx<>, static_peers>;
 using RatsClient = basic_rats_client<node>;
 
 }  // namespace librats

@@ -11,7 +11,7 @@
 //     class cipher {                               // one per established connection, both directions
 //       std::size_t tag_size() const;              // bytes a sealed record grows by
 //       static constexpr bool is_identity;         // true if seal/open never change anything
-//       void seal(unsigned char* data, std::size_t size, unsigned char* tag_out);
+//       std::error_code seal(unsigned char* data, std::size_t size, unsigned char* tag_out);   // in place
 //       std::error_code open(unsigned char* data, std::size_t size_with_tag);   // in place
 //     };
 //     class handshake {                            // sans-I/O: the node moves the messages
@@ -28,6 +28,10 @@
 //
 // wire_id(), encrypted() and tag_size() are run-time values so that one policy can switch
 // encryption on and off (RatsClient::set_encryption_enabled) before the node starts.
+//
+// Optional members the node uses when present (crypto/noise_xx.hpp has them):
+//   cipher::rekey_send(), cipher::rekey_receive() -> std::error_code    (Noise §11.3 rekey)
+//   handshake::handshake_hash(), handshake::remote_static_key() -> std::string of raw bytes
 
 #include <cstddef>
 #include <cstdint>
@@ -55,8 +59,8 @@ template <class C>
 struct has_cipher<
     C, std::void_t<decltype(std::size_t{std::declval<const typename C::cipher&>().tag_size()}),
                    decltype(bool{C::cipher::is_identity}),
-                   decltype(std::declval<typename C::cipher&>().seal(std::declval<unsigned char*>(), std::size_t{},
-                                                                     std::declval<unsigned char*>())),
+                   decltype(std::error_code{std::declval<typename C::cipher&>().seal(
+                       std::declval<unsigned char*>(), std::size_t{}, std::declval<unsigned char*>())}),
                    decltype(std::error_code{
                        std::declval<typename C::cipher&>().open(std::declval<unsigned char*>(), std::size_t{})})>>
     : std::true_type {};
@@ -76,7 +80,28 @@ struct has_handshake<
                    decltype(std::string{std::declval<const typename C::handshake&>().authenticated_peer_id()})>>
     : std::is_convertible<decltype(std::declval<typename C::handshake&>().split()), typename C::cipher> {};
 
+template <class Cipher, class = void>
+struct has_rekey : std::false_type {};
+template <class Cipher>
+struct has_rekey<Cipher, std::void_t<decltype(std::error_code{std::declval<Cipher&>().rekey_send()}),
+                                     decltype(std::error_code{std::declval<Cipher&>().rekey_receive()})>>
+    : std::true_type {};
+
+template <class Handshake, class = void>
+struct has_channel_binding : std::false_type {};
+template <class Handshake>
+struct has_channel_binding<Handshake,
+                           std::void_t<decltype(std::string{std::declval<const Handshake&>().handshake_hash()}),
+                                       decltype(std::string{std::declval<const Handshake&>().remote_static_key()})>>
+    : std::true_type {};
+
 }  // namespace detail
+
+// Optional members (see the top of this header).
+template <class Cipher>
+inline constexpr bool supports_rekey_v = detail::has_rekey<Cipher>::value;
+template <class Handshake>
+inline constexpr bool has_channel_binding_v = detail::has_channel_binding<Handshake>::value;
 
 template <class C>
 inline constexpr bool is_crypto_v = detail::has_crypto_identity<C>::value && detail::has_cipher<C>::value &&
@@ -88,7 +113,8 @@ constexpr bool check_crypto() {
                   "Crypto: missing `wire_id()`, `encrypted()` or `local_peer_id()` "
                   "(see librats/concepts/crypto.hpp)");
     static_assert(detail::has_cipher<C>::value,
-                  "Crypto: missing `cipher` with tag_size(), is_identity, seal(data, size, tag), open(data, size) "
+                  "Crypto: missing `cipher` with tag_size(), is_identity, seal(data, size, tag) and open(data, size) "
+                  "returning std::error_code "
                   "(see librats/concepts/crypto.hpp)");
     static_assert(detail::has_handshake<C>::value,
                   "Crypto: missing `handshake` with next(), write_message, read_message, remote_payload, "

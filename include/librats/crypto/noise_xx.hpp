@@ -9,6 +9,7 @@
 // set_enabled(false) turns it into crypto/plaintext.hpp on the wire (wire ID 0, one hello each
 // way in the clear, no tag), so a node with encryption off talks to a plaintext node.
 
+#include <librats/detail/hex.hpp>
 #include <librats/error.hpp>
 #include <librats/noise/botan_suite.hpp>
 #include <librats/noise/cipher_state.hpp>
@@ -17,6 +18,7 @@
 #include <librats/noise/protocol_name.hpp>
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -47,11 +49,18 @@ public:
     // A fresh static key pair; persistence may replace it before the node starts.
     noise_xx() : static_(Suite::generate_keypair()), peer_id_(peer_id_from_public_key(static_.pub)) {}
 
-    std::uint8_t wire_id() const noexcept { return enabled_ ? suite_wire_id : 0; }
-    bool encrypted() const noexcept { return enabled_; }
-    void set_enabled(bool enabled) noexcept { enabled_ = enabled; }
+    std::uint8_t wire_id() const noexcept { return encrypted() ? suite_wire_id : 0; }
+    bool encrypted() const noexcept { return enabled_.load(std::memory_order_relaxed); }
+    // Any thread; connections made afterwards follow it.
+    void set_enabled(bool enabled) noexcept { enabled_.store(enabled, std::memory_order_relaxed); }
 
     const std::string& local_peer_id() const noexcept { return peer_id_; }
+
+    // Not while a node using this policy runs: the key is its identity.
+    void generate_static_key() {
+        static_ = Suite::generate_keypair();
+        peer_id_ = peer_id_from_public_key(static_.pub);
+    }
 
     void set_static_private_key(const key& private_key) {
         static_ = Suite::keypair_from_private(private_key.data());
@@ -68,19 +77,19 @@ public:
     // Lowercase hex, e.g. for a key file. False (and no change) unless 64 hex digits.
     bool set_static_private_key_hex(std::string_view hex) {
         typename Suite::template secret<Suite::dh_len> bytes;
-        if (!from_hex(hex, bytes.data(), bytes.size())) return false;
+        if (!detail::from_hex(hex, bytes.data(), bytes.size())) return false;
         static_ = Suite::keypair_from_private(bytes.data());
         peer_id_ = peer_id_from_public_key(static_.pub);
         return true;
     }
-    std::string static_private_key_hex() const { return to_hex(static_.priv.data(), Suite::dh_len); }
-    std::string static_public_key_hex() const { return to_hex(static_.pub.data(), Suite::dh_len); }
+    std::string static_private_key_hex() const { return detail::to_hex(static_.priv.data(), Suite::dh_len); }
+    std::string static_public_key_hex() const { return detail::to_hex(static_.pub.data(), Suite::dh_len); }
 
     // Lowercase hex of the first 20 bytes of SHA-256(public key): 40 characters.
     static std::string peer_id_from_public_key(const key& public_key) {
         unsigned char digest[noise::sha256::hash_len];
         Suite::template with_hash<noise::sha256>::hash({{public_key.data(), public_key.size()}}, digest);
-        return to_hex(digest, 20);
+        return detail::to_hex(digest, 20);
     }
 
     class handshake;
@@ -133,7 +142,7 @@ public:
         enum class action { write, read, done };
 
         handshake(const noise_xx& crypto, bool initiator, std::string_view prologue, std::string local_payload)
-            : encrypted_(crypto.enabled_), initiator_(initiator), local_payload_(std::move(local_payload)) {
+            : encrypted_(crypto.encrypted()), initiator_(initiator), local_payload_(std::move(local_payload)) {
             if (encrypted_) state_.initialize(noise::patterns::XX, initiator, prologue, &crypto.static_);
         }
 
@@ -210,36 +219,9 @@ public:
     };
 
 private:
-    static std::string to_hex(const unsigned char* data, std::size_t size) {
-        static constexpr char digits[] = "0123456789abcdef";
-        std::string out(size * 2, '\0');
-        for (std::size_t i = 0; i < size; ++i) {
-            out[2 * i] = digits[data[i] >> 4];
-            out[2 * i + 1] = digits[data[i] & 0xf];
-        }
-        return out;
-    }
-
-    static bool from_hex(std::string_view hex, unsigned char* out, std::size_t size) {
-        if (hex.size() != 2 * size) return false;
-        const auto nibble = [](char c) -> int {
-            if (c >= '0' && c <= '9') return c - '0';
-            if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-            if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-            return -1;
-        };
-        for (std::size_t i = 0; i < size; ++i) {
-            const int high = nibble(hex[2 * i]);
-            const int low = nibble(hex[2 * i + 1]);
-            if (high < 0 || low < 0) return false;
-            out[i] = static_cast<unsigned char>(high << 4 | low);
-        }
-        return true;
-    }
-
     typename Suite::keypair static_;
     std::string peer_id_;
-    bool enabled_ = true;
+    std::atomic<bool> enabled_{true};
 };
 
 }  // namespace librats

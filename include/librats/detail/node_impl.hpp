@@ -142,9 +142,17 @@ public:
 
     // ---- connections
 
-    void connect(std::string host, std::uint16_t port, connect_completion done) {
-        post_task([self = this->shared_from_this(), host = std::move(host), port, done = std::move(done)]() mutable {
-            self->do_connect(host, port, std::move(done));
+    // A non-empty expected_peer_id makes any other peer at that address an authentication failure.
+    void connect(std::string host, std::uint16_t port, std::string expected_peer_id, connect_completion done) {
+        post_task([self = this->shared_from_this(), host = std::move(host), port,
+                   expected_peer_id = std::move(expected_peer_id), done = std::move(done)]() mutable {
+            self->do_connect(host, port, std::move(done), std::move(expected_peer_id));
+        });
+    }
+
+    void rekey(const std::string& peer_id) {
+        post_task([self = this->shared_from_this(), peer_id] {
+            if (auto session = self->find_session(peer_id)) session->request_rekey();
         });
     }
 
@@ -276,6 +284,8 @@ public:
         s.peers_dropped = counters_.peers_dropped;
         s.sends_rejected = counters_.sends_rejected;
         s.writes = counters_.writes;
+        s.rekeys_sent = counters_.rekeys_sent;
+        s.rekeys_received = counters_.rekeys_received;
         return s;
     }
 
@@ -543,12 +553,14 @@ private:
         session->start(make_hello(), refusal);
     }
 
-    void do_connect(const std::string& host, std::uint16_t port, connect_completion done) {
+    void do_connect(const std::string& host, std::uint16_t port, connect_completion done,
+                    std::string expected_peer_id = {}) {
         if (stopping_ || !running_) return done(errc::not_running, {});
         if (peer_count() >= max_peers_) return done(errc::max_peers_reached, {});
         counters_.connections_initiated++;
         auto attempt = std::make_shared<connect_attempt>();
         attempt->handler = std::move(done);
+        attempt->expected_peer_id = std::move(expected_peer_id);
         auto timer = std::make_shared<asio::steady_timer>(strand_, options_.connect_timeout);
         timer->async_wait(bound_handler<connect_attempt, std::error_code>(attempt, [](connect_attempt& a, std::error_code ec) {
             if (!ec) a.complete(errc::connect_timeout, {});

@@ -8,7 +8,9 @@
 #include <librats/config.hpp>
 #include <librats/detail/bound_handler.hpp>
 #include <librats/detail/buffer_pool.hpp>
+#include <librats/concepts/crypto.hpp>
 #include <librats/detail/endian.hpp>
+#include <librats/detail/hex.hpp>
 #include <librats/detail/unique_function.hpp>
 #include <librats/error.hpp>
 #include <librats/log.hpp>
@@ -39,6 +41,7 @@ using send_completion = unique_function<void(std::error_code)>;
 // The pending outcome of a dial: completed once, by timeout, failure or handshake.
 struct connect_attempt {
     unique_function<void(std::error_code, std::string)> handler;
+    std::string expected_peer_id;  // if not empty, any other peer fails with authentication_failed
 
     void complete(std::error_code ec, std::string peer_id) {
         if (!handler) return;
@@ -52,7 +55,7 @@ struct connect_attempt {
 struct node_counters {
     std::atomic<std::uint64_t> bytes_sent{0}, bytes_received{0}, messages_sent{0}, messages_received{0},
         connections_accepted{0}, connections_initiated{0}, handshakes_failed{0}, peers_dropped{0}, sends_rejected{0},
-        writes{0};
+        writes{0}, rekeys_sent{0}, rekeys_received{0};
 };
 
 template <class Transport, class Crypto>
@@ -242,6 +245,19 @@ public:
 
     std::error_code close_reason() const noexcept { return close_reason_; }
 
+    // Replaces our send key now (encrypted connections; otherwise nothing happens).
+    void request_rekey() {
+        if (state_ != state::open || cipher_->tag_size() == 0 || !concepts::supports_rekey_v<cipher_type>) return;
+        rekey_requested_ = true;
+        bool kick = false;
+        {
+            std::lock_guard<std::mutex> lock(send_mutex_);
+            kick = !write_scheduled_ && writes_enabled_;
+            if (kick) write_scheduled_ = true;
+        }
+        if (kick) start_write();
+    }
+
 private:
     std::string prologue() const {
         // Binds the handshake to the protocol and the crypto both sides announced.
@@ -336,6 +352,15 @@ private:
         if (auto ec = wire::parse_hello(hs_->remote_payload(), remote_hello_)) return close(ec, close_mode::abort);
         const auto authenticated = hs_->authenticated_peer_id();
         if (!authenticated.empty() && authenticated != remote_hello_.peer_id) return close(errc::peer_id_mismatch, close_mode::abort);
+        if (attempt_ && !attempt_->expected_peer_id.empty() && attempt_->expected_peer_id != remote_hello_.peer_id) {
+            owner_->log().warn("peer at ", info_.address, " is ", remote_hello_.peer_id, ", not the expected ",
+                               attempt_->expected_peer_id);
+            return close(errc::authentication_failed, close_mode::abort);
+        }
+        if constexpr (concepts::has_channel_binding_v<handshake_type>) {
+            info_.public_key = to_hex(hs_->remote_static_key());
+            info_.handshake_hash = to_hex(hs_->handshake_hash());
+        }
         info_.peer_id = remote_hello_.peer_id;
         info_.listen_port = remote_hello_.listen_port;
         info_.agent = remote_hello_.agent;
@@ -453,6 +478,12 @@ private:
                 close(ec);
                 return false;
             }
+            if (rekey_receive_pending_) {
+                if (auto rekey_ec = receive_rekey()) {
+                    close(rekey_ec);
+                    return false;
+                }
+            }
             rbegin_ += header + length;
         }
         if (rbegin_ == rend_) {
@@ -471,14 +502,20 @@ private:
 
     std::error_code handle_frame(const std::shared_ptr<peer_session>& self, wire::frame_type type,
                                  std::string_view payload) {
+        if (rekey_receive_pending_) return errc::malformed_frame;
         switch (type) {
         case wire::frame_type::ping: send_control(wire::frame_type::pong, payload); return {};
         case wire::frame_type::pong: return {};
+        case wire::frame_type::rekey:
+            // Only an encrypted peer rekeys, and nothing may follow in the record (the key changes).
+            if (!payload.empty() || cipher_->tag_size() == 0) return errc::malformed_frame;
+            rekey_receive_pending_ = true;
+            return {};
         case wire::frame_type::goodbye: {
             wire::goodbye_payload goodbye;
             if (auto ec = wire::parse_goodbye(payload, goodbye)) return ec;
             owner_->log().info("peer ", info_.peer_id, " (", info_.address, ") said goodbye: ", goodbye.reason);
-            const bool known = goodbye.code > 0 && goodbye.code <= static_cast<int>(errc::closed_by_request);
+            const bool known = goodbye.code > 0 && goodbye.code <= errc_last;
             close(known ? make_error_code(static_cast<errc>(goodbye.code)) : make_error_code(errc::peer_closed),
                   close_mode::linger);
             return {};
@@ -501,15 +538,24 @@ private:
             std::size_t batch_size = 0;
             {
                 std::lock_guard<std::mutex> lock(send_mutex_);
-                if (pending_.empty() || state_ == state::closed) {
+                if ((pending_.empty() && !rekey_requested_) || state_ == state::closed) {
                     write_scheduled_ = false;
                     return;
                 }
                 writing_.swap(pending_);
                 writing_callbacks_.swap(pending_callbacks_);
+                // A rekey frame ends the batch, so it is the last frame of the last record.
+                rekey_batch_ = rekey_due();
+                if (rekey_batch_) {
+                    wire::append_frame(writing_, wire::frame_type::rekey, {});
+                    queued_bytes_ += wire::frame_header_size;
+                }
                 batch_size = writing_.size();
             }
-            build_records(batch_size);
+            if (auto ec = build_records(batch_size)) {
+                finish_write(ec, 0, batch_size);
+                return;
+            }
             owner_->counters().writes++;
             std::error_code ec;
             const std::size_t total = asio::buffer_size(gather_);
@@ -530,33 +576,65 @@ private:
         }
     }
 
-    void build_records(std::size_t batch_size) {
+    // Cuts the batch into records and seals each in place; gather_ lists header, body and tag
+    // of every record, so the batch reaches the socket without being copied.
+    std::error_code build_records(std::size_t batch_size) {
         const std::size_t tag_size = cipher_->tag_size();
         const std::size_t max_plain = 65535 - tag_size;
         const std::size_t records = (batch_size + max_plain - 1) / max_plain;
         gather_.clear();
-        if constexpr (cipher_type::is_identity) {
-            record_headers_.resize(records);
-            for (std::size_t i = 0; i < records; ++i) {
-                const auto offset = i * max_plain;
-                const auto size = std::min(max_plain, batch_size - offset);
-                put_u16(record_headers_[i].data(), static_cast<std::uint16_t>(size));
-                gather_.push_back(asio::buffer(record_headers_[i]));
-                gather_.push_back(asio::buffer(writing_.data() + offset, size));
+        record_headers_.resize(records);
+        record_tags_.resize(records * tag_size);
+        records_since_rekey_ += records;
+        bytes_since_rekey_ += batch_size;
+        auto* text = reinterpret_cast<unsigned char*>(writing_.data());
+        for (std::size_t i = 0; i < records; ++i) {
+            const auto offset = i * max_plain;
+            const auto size = std::min(max_plain, batch_size - offset);
+            put_u16(record_headers_[i].data(), static_cast<std::uint16_t>(size + tag_size));
+            gather_.push_back(asio::buffer(record_headers_[i]));
+            gather_.push_back(asio::buffer(text + offset, size));
+            if constexpr (!cipher_type::is_identity) {
+                if (tag_size == 0) continue;
+                auto* tag = record_tags_.data() + i * tag_size;
+                if (auto ec = cipher_->seal(text + offset, size, tag)) return ec;
+                gather_.push_back(asio::buffer(tag, tag_size));
             }
-        } else {
-            sealed_.resize(batch_size + records * (2 + tag_size));
-            auto* out = reinterpret_cast<unsigned char*>(sealed_.data());
-            for (std::size_t i = 0; i < records; ++i) {
-                const auto offset = i * max_plain;
-                const auto size = std::min(max_plain, batch_size - offset);
-                put_u16(out, static_cast<std::uint16_t>(size + tag_size));
-                std::memcpy(out + 2, writing_.data() + offset, size);
-                cipher_->seal(out + 2, size, out + 2 + size);
-                out += 2 + size + tag_size;
-            }
-            gather_.push_back(asio::buffer(sealed_));
         }
+        return rekey_batch_ ? send_rekey() : std::error_code();
+    }
+
+    // ---- rekey (Noise §11.3): the sender switches after the record ending in a rekey frame, the
+    // receiver after opening that record, so both sides change keys at the same point.
+    bool rekey_due() const noexcept {
+        if constexpr (!concepts::supports_rekey_v<cipher_type>) {
+            return false;
+        } else {
+            if (cipher_->tag_size() == 0) return false;
+            const auto& o = owner_->options();
+            return rekey_requested_ || (o.rekey_after_records != 0 && records_since_rekey_ >= o.rekey_after_records) ||
+                   (o.rekey_after_bytes != 0 && bytes_since_rekey_ >= o.rekey_after_bytes);
+        }
+    }
+
+    std::error_code send_rekey() {
+        if constexpr (concepts::supports_rekey_v<cipher_type>) {
+            if (auto ec = cipher_->rekey_send()) return ec;
+            rekey_requested_ = false;
+            records_since_rekey_ = bytes_since_rekey_ = 0;
+            owner_->counters().rekeys_sent++;
+        }
+        return {};
+    }
+
+    std::error_code receive_rekey() {
+        rekey_receive_pending_ = false;
+        if constexpr (concepts::supports_rekey_v<cipher_type>) {
+            if (parser_.partial()) return errc::malformed_frame;
+            if (auto ec = cipher_->rekey_receive()) return ec;
+            owner_->counters().rekeys_received++;
+        }
+        return {};
     }
 
     // Drops the first `bytes` of the gathered buffers (a partial direct write).
@@ -617,14 +695,14 @@ private:
         return more;
     }
 
-    // Send buffers keep their capacity while data flows (no allocation or page faults per
-    // write); a connection with nothing queued at a tick gives them back.
+    // Buffers keep their capacity while data flows (no allocation or page faults per message);
+    // at a tick, the parser's between frames and an empty send queue give theirs back.
     void release_idle_buffers() {
+        parser_.release_idle();
         std::lock_guard<std::mutex> lock(send_mutex_);
         if (write_scheduled_ || !pending_.empty()) return;
         std::string().swap(pending_);
         std::string().swap(writing_);
-        std::string().swap(sealed_);
     }
 
     void fail_pending(std::error_code ec) {
@@ -677,6 +755,11 @@ private:
     hs_step hs_write_then_ = hs_step::preamble;
     hs_step hs_read_step_ = hs_step::preamble;
     std::size_t write_batch_size_ = 0;    // of the batch async_write is finishing
+    bool rekey_batch_ = false;             // the batch being sealed ends in a rekey frame
+    bool rekey_requested_ = false;
+    bool rekey_receive_pending_ = false;   // a rekey frame was read; the key changes after its record
+    std::uint64_t records_since_rekey_ = 0;
+    std::uint64_t bytes_since_rekey_ = 0;
     std::size_t write_direct_bytes_ = 0;  // of that batch, written before async_write began
 
     std::mutex send_mutex_;
@@ -697,8 +780,8 @@ private:
 
     std::string writing_;
     std::vector<queued_completion> writing_callbacks_;
-    std::string sealed_;
     std::vector<std::array<unsigned char, 2>> record_headers_;
+    std::vector<unsigned char> record_tags_;
     std::vector<asio::const_buffer> gather_;
     asio::steady_timer linger_timer_;
 };

@@ -24,6 +24,7 @@ enum class frame_type : std::uint8_t {
     ping = 0x10,     // keepalive; payload echoed in the pong
     pong = 0x11,
     goodbye = 0x12,  // u16 error code (0: normal close), UTF-8 reason; the sender closes after it
+    rekey = 0x13,    // empty; the last frame of its record: the sender's key changes after it
 };
 
 inline constexpr std::size_t frame_header_size = 5;
@@ -36,7 +37,8 @@ inline bool is_known(frame_type type) noexcept {
     case frame_type::json:
     case frame_type::ping:
     case frame_type::pong:
-    case frame_type::goodbye: return true;
+    case frame_type::goodbye:
+    case frame_type::rekey: return true;
     }
     return false;
 }
@@ -96,8 +98,9 @@ inline std::error_code parse_goodbye(std::string_view payload, goodbye_payload& 
 }
 
 // Incremental frame decoder. A frame that lies whole in the fed bytes is handed out as a view
-// of them without a copy; only a frame split across feeds is assembled in an owned buffer,
-// which is released once delivered so an idle connection holds no payload memory.
+// of them without a copy; only a frame split across feeds is assembled in an owned buffer. That
+// buffer keeps its capacity while messages stream (no allocation per message); release_idle()
+// gives it back, so an idle connection holds no payload memory.
 class frame_parser {
 public:
     explicit frame_parser(std::size_t max_message_size) noexcept : max_message_size_(max_message_size) {}
@@ -150,7 +153,7 @@ public:
             if (remaining_ > 0) return {};
             in_payload_ = false;
             auto ec = on_frame(type_, std::string_view(payload_));
-            std::string().swap(payload_);
+            payload_.clear();
             if (ec) return ec;
         }
         return {};
@@ -158,6 +161,11 @@ public:
 
     // True while a frame has begun but not ended.
     bool partial() const noexcept { return in_payload_ || header_have_ > 0; }
+
+    // Frees the assembly buffer unless a frame is being assembled in it.
+    void release_idle() {
+        if (!in_payload_) std::string().swap(payload_);
+    }
 
 private:
     std::error_code begin_frame(const unsigned char* header) noexcept {
