@@ -18,22 +18,24 @@ time_compile() {
   for _ in 1 2 3; do
     local start end
     start=$(date +%s.%N)
-    "$cxx" "${flags[@]}" "$@" -o "$out"
+    "$cxx" "${flags[@]}" "$@" -o "$out" || { echo "compile failed: $*" >&2; exit 1; }
     end=$(date +%s.%N)
     times+=("$(echo "$end - $start" | bc)")
   done
   printf '%s\n' "${times[@]}" | sort -n | sed -n 2p
 }
 
-single=$(time_compile "$work/default_node" -I"$root/single_include" "$root/bench/compile/default_node.cpp")
-deps=$(time_compile "$work/deps" $(pkg-config --cflags botan-2) "$root/bench/compile/dependencies_only.cpp" \
-       $(pkg-config --libs botan-2))
+botan_cflags=$(pkg-config --cflags botan-2)
+botan_libs=$(pkg-config --libs botan-2)
+single=$(time_compile "$work/default_node" -I"$root/single_include" $botan_cflags "$root/bench/compile/default_node.cpp" \
+         $botan_libs)
+deps=$(time_compile "$work/deps" $botan_cflags "$root/bench/compile/dependencies_only.cpp" $botan_libs)
 printf 'compile_single_header_default_node_s: %.2f\n' "$single"
 printf 'compile_dependencies_only_s: %.2f\n' "$deps"
 printf 'compile_ratio: %.2f (target <= 2.0)\n' "$(echo "$single / $deps" | bc -l)"
 
 "$cxx" "${flags[@]}" -I"$root/include" "$root/bench/compile/minimal_node.cpp" -o "$work/minimal"
-"$cxx" "${flags[@]}" -I"$root/single_include" "$root/examples/chat/chat.cpp" -o "$work/chat"
+"$cxx" "${flags[@]}" -I"$root/single_include" $botan_cflags "$root/examples/chat/chat.cpp" -o "$work/chat" $botan_libs
 strip "$work/minimal" "$work/chat"
 printf 'stripped_minimal_node_bytes: %d\n' "$(stat -c %s "$work/minimal")"
 printf 'stripped_chat_example_bytes: %d\n' "$(stat -c %s "$work/chat")"

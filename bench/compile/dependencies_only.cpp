@@ -1,10 +1,15 @@
 // Compile-cost baseline: the dependencies (asio, nlohmann_json, Botan) used for the same jobs the
 // default node gives them, written by hand as simply as possible: a strand, a listener and an
 // async accept, a resolve + connect, a handshake read with async_read, a readiness wait and
-// non-blocking read_some, a gathered async_write, timers, JSON built, dumped and parsed, and a
-// hash. bench/compile_cost.sh compares the single header's default node against this.
+// non-blocking read_some, a gathered async_write, timers, JSON built, dumped and parsed, and
+// the primitives of Noise XX (X25519, ChaCha20Poly1305, SHA-256, HMAC, the system RNG).
+// bench/compile_cost.sh compares the single header's default node against this.
 #include <asio.hpp>
+#include <botan/aead.h>
+#include <botan/curve25519.h>
 #include <botan/hash.h>
+#include <botan/mac.h>
+#include <botan/system_rng.h>
 #include <nlohmann/json.hpp>
 
 #include <array>
@@ -74,8 +79,21 @@ int main() {
     asio::steady_timer timer(strand, std::chrono::seconds(2));
     timer.async_wait([&](std::error_code) { acceptor.close(); });
     asio::post(strand, [] {});
+    std::uint8_t secret[32], public_key[32], shared[32];
+    Botan::system_rng().randomize(secret, sizeof secret);
+    Botan::curve25519_basepoint(public_key, secret);
+    Botan::curve25519_donna(shared, secret, public_key);
     auto hash = Botan::HashFunction::create_or_throw("SHA-256");
-    hash->update("hello");
+    hash->update(shared, sizeof shared);
+    auto hmac = Botan::MessageAuthenticationCode::create_or_throw("HMAC(SHA-256)");
+    hmac->set_key(shared, sizeof shared);
+    hmac->update("hello");
+    auto aead = Botan::AEAD_Mode::create_or_throw("ChaCha20Poly1305", Botan::ENCRYPTION);
+    aead->set_key(hmac->final());
+    Botan::secure_vector<std::uint8_t> record(64, 'r');
+    const std::uint8_t nonce[12] = {};
+    aead->start(nonce, sizeof nonce);
+    aead->finish(record);
     io.run_for(std::chrono::seconds(3));
-    return hash->final().size() == 32 ? 0 : 1;
+    return hash->final().size() == 32 && record.size() == 80 ? 0 : 1;
 }

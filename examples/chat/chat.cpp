@@ -22,8 +22,9 @@ int main(int argc, char** argv) {
         std::cout << '[' << when << "] " << data.value("sender", peer_id.substr(0, 8)) << ": "
                   << data.value("message", "") << std::endl;
     });
-    client.set_connection_callback([](librats::socket_t, const std::string& peer_id) {
-        std::cout << "* " << peer_id.substr(0, 8) << " joined" << std::endl;
+    client.set_connection_callback([&client](librats::socket_t, const std::string& peer_id) {
+        std::cout << "* " << peer_id.substr(0, 8) << " joined"
+                  << (client.is_peer_encrypted(peer_id) ? " (encrypted)" : " (NOT encrypted)") << std::endl;
     });
     client.set_disconnect_callback([](librats::socket_t, const std::string& peer_id) {
         std::cout << "* " << peer_id.substr(0, 8) << " left" << std::endl;

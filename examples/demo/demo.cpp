@@ -1,5 +1,6 @@
 // The main job: three RatsClients on this machine find each other (two dial the first), then
-// each one greets the others and the demo checks that every greeting arrived.
+// each one greets the others and the demo checks that every greeting arrived, over connections
+// encrypted with Noise XX (the default; each peer ID is proven by the peer's static key).
 
 #include <librats/librats.hpp>
 
@@ -20,6 +21,7 @@ int main() {
     std::vector<std::unique_ptr<librats::RatsClient>> clients;
     std::mutex print_mutex;
     std::set<std::pair<std::string, std::string>> greetings;  // (from, to)
+    std::atomic<int> plaintext_connections{0};
 
     for (int i = 0; i < node_count; ++i) {
         clients.push_back(std::make_unique<librats::RatsClient>(0, 10, "127.0.0.1"));
@@ -32,8 +34,13 @@ int main() {
             greetings.emplace(data.value("from", "?"), name);
         });
         client.set_connection_callback([&, name](librats::socket_t, const std::string& peer_id) {
+            const bool encrypted = client.is_peer_encrypted(peer_id);
+            if (!encrypted) ++plaintext_connections;
             std::lock_guard<std::mutex> lock(print_mutex);
-            std::cout << name << " connected to " << peer_id.substr(0, 8) << '\n';
+            std::cout << name << " connected to " << peer_id.substr(0, 8)
+                      << (encrypted ? " (Noise XX, handshake hash " + client.get_peer_handshake_hash(peer_id).substr(0, 16) + "...)"
+                                    : std::string(" (NOT encrypted)"))
+                      << '\n';
         });
         if (!client.start()) {
             std::cerr << "cannot start " << name << '\n';
@@ -78,10 +85,14 @@ int main() {
     while (!done() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
 
     for (auto& c : clients) c->stop();
+    if (plaintext_connections > 0) {
+        std::cerr << "demo failed: " << plaintext_connections << " connections were not encrypted\n";
+        return 1;
+    }
     if (!done() || send_failures > 0) {
         std::cerr << "demo failed: " << greetings.size() << " of " << expected << " greetings arrived\n";
         return 1;
     }
-    std::cout << "demo ok: " << node_count << " nodes, " << expected << " greetings delivered\n";
+    std::cout << "demo ok: " << node_count << " nodes, " << expected << " greetings delivered, all encrypted\n";
     return 0;
 }

@@ -7,10 +7,20 @@
 // payload and its size; the first three entries are the handshake's messages. A responder given
 // port 0 listens on a free port and prints {"port": N} first. At the end the peer prints a JSON
 // report: handshake hash, both static keys, and [size, SHA-256] of every payload sent and received.
+//
+//   librats_noise_peer --role node --port N
+//
+// A whole librats node (basic_node<tcp_transport, noise_xx<>>) for node_interop.py: it dials
+// 127.0.0.1:N, or with port 0 listens and prints {"port": P, "peer_id": ID}. It answers each JSON
+// "ping" with a "pong" carrying the same data (rekeying its sending direction after the first),
+// echoes binary messages, and on "bye" prints a JSON report and exits.
 
+#include <librats/crypto/noise_xx.hpp>
+#include <librats/node.hpp>
 #include <librats/noise/botan_suite.hpp>
 #include <librats/noise/cipher_state.hpp>
 #include <librats/noise/handshake_state.hpp>
+#include <librats/transport/tcp.hpp>
 
 #include <asio.hpp>
 #include <nlohmann/json.hpp>
@@ -146,6 +156,53 @@ int run(bool initiator, unsigned short port, const std::vector<step>& schedule) 
     return 0;
 }
 
+int run_node(unsigned short dial_port) {
+    asio::io_context io;
+    librats::node_options options;
+    options.bind_address = "127.0.0.1";
+    librats::basic_node<librats::tcp_transport, librats::noise_xx<>> node(io.get_executor(), options);
+    nlohmann::json report = {{"peer_id", node.peer_id()},
+                             {"public_key", node.crypto().static_public_key_hex()},
+                             {"pings", 0},
+                             {"binaries", 0}};
+    bool rekeyed = false, bye = false;
+    std::string failure;
+    node.on("ping", [&](const std::string& peer, const nlohmann::json& data) {
+        report["pings"] = report["pings"].get<int>() + 1;
+        node.send(peer, "pong", data);
+        if (!rekeyed) node.rekey(peer);
+        rekeyed = true;
+    });
+    node.on("bye", [&](const std::string&, const nlohmann::json&) { bye = true; });
+    node.set_data_handler([&](const librats::peer_info& from, librats::data_kind kind, std::string_view bytes) {
+        report["binaries"] = report["binaries"].get<int>() + 1;
+        node.send_data(from.peer_id, kind, bytes);
+    });
+    node.set_peer_connected_handler([&](const librats::peer_info& peer) {
+        report["remote_peer_id"] = peer.peer_id;
+        report["remote_static"] = peer.public_key;
+        report["handshake_hash"] = peer.handshake_hash;
+        report["encrypted"] = peer.encrypted;
+    });
+    node.start();
+    if (dial_port != 0) {
+        node.async_connect("127.0.0.1", dial_port, [&](std::error_code ec, std::string) {
+            if (ec) failure = "connect failed: " + ec.message();
+        });
+    } else {
+        std::cout << nlohmann::json{{"port", node.listen_port()}, {"peer_id", node.peer_id()}} << std::endl;
+    }
+    while (!bye && failure.empty()) io.run_for(std::chrono::milliseconds(10));
+    if (!failure.empty()) throw std::runtime_error(failure);
+    const auto stats = node.statistics();
+    report["rekeys_sent"] = stats.rekeys_sent;
+    report["rekeys_received"] = stats.rekeys_received;
+    node.stop();
+    io.run_for(std::chrono::milliseconds(100));
+    std::cout << report << std::endl;
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -165,8 +222,10 @@ int main(int argc, char** argv) {
             else if (flag == "--schedule") schedule = argv[i + 1];
             else throw std::invalid_argument("unknown flag " + flag);
         }
+        if (role == "node" && port <= 65535) return run_node(static_cast<unsigned short>(port));
         if ((role != "initiator" && role != "responder") || port > 65535)
-            throw std::invalid_argument("usage: librats_noise_peer --role initiator|responder --port N --schedule S");
+            throw std::invalid_argument(
+                "usage: librats_noise_peer --role initiator|responder --port N --schedule S | --role node --port N");
         return run(role == "initiator", static_cast<unsigned short>(port), parse_schedule(schedule));
     } catch (const std::exception& e) {
         std::cerr << "librats_noise_peer: " << e.what() << '\n';
