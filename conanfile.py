@@ -39,7 +39,7 @@ class LibratsConan(ConanFile):
     def requirements(self):
         self.requires("asio/[>=1.22]")
         self.requires("nlohmann_json/[>=3.11]")
-        self.requires("botan/[>=2.19 <3]")  # declared dependency; the code does not use it yet
+        self.requires("botan/[>=2.19 <3]")  # the Noise primitives (include/librats/noise/botan_suite.hpp)
 
     def package_id(self):
         self.info.clear()

@@ -3,7 +3,7 @@
 # five ways a user can take librats, each in a fresh temporary directory:
 #   find_package      an install of this repo (cmake --install), find_package(librats CONFIG)
 #   add_subdirectory  this repo as a CMake subdirectory
-#   single_header     single_include/librats/librats.hpp alone, plain g++ -std=c++17 ... -pthread
+#   single_header     single_include/librats/librats.hpp alone, g++ -std=c++17 ... -pthread + Botan
 #   pkg_config        g++ main.cpp $(pkg-config --cflags --libs librats) against the install
 #   meson_subproject  this repo as subprojects/librats of a meson project
 # Prints `consumer <name>: ok|FAILED` per case (then the failing log's tail) and `N passed, M
@@ -87,10 +87,9 @@ case_single_header() {
   src=$(new_project single_header)
   mkdir -p "$src/librats"
   cp "$root/single_include/librats/librats.hpp" "$src/librats/"
-  # Only the asio standalone defines beyond the plain command: the single header needs the
-  # asio and nlohmann_json headers, not Botan (declared dependency, not used by the code yet).
-  (cd "$src" && step "$cxx" -std=c++17 -I. -DASIO_STANDALONE -DASIO_NO_DEPRECATED main.cpp -pthread -o consumer) \
-    || return 1
+  # The plain command plus asio's standalone defines and Botan 2 (Noise) from pkg-config.
+  (cd "$src" && step "$cxx" -std=c++17 -I. -DASIO_STANDALONE -DASIO_NO_DEPRECATED $(pkg-config --cflags botan-2) \
+     main.cpp -pthread $(pkg-config --libs botan-2) -o consumer) || return 1
   run_consumer "$src/consumer"
 }
 
