@@ -2175,7 +2175,8 @@ private:
             queued_bytes_ -= batch_size;
             notify = blocked_ && queued_bytes_ <= owner_->options().send_queue_limit / 2;
             if (notify) blocked_ = false;
-            more = !pending_.empty();
+            // A rekey requested while this batch was in flight still goes out, alone if need be.
+            more = !pending_.empty() || (rekey_requested_ && state_ == state::open);
             if (!more) {
                 write_scheduled_ = false;
                 shutdown = flush_then_shutdown_;
@@ -4126,7 +4127,8 @@ public:
                 return fail(ec);
             }
         }
-        std::memcpy(p, payload.data(), payload.size());
+        // An empty payload may have a null data(): memcpy's arguments must not be null.
+        if (!payload.empty()) std::memcpy(p, payload.data(), payload.size());
         if (auto ec = symmetric_.encrypt_and_hash(p, payload.size())) {
             out.resize(start);
             return fail(ec);

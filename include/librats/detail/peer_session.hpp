@@ -684,7 +684,8 @@ private:
             queued_bytes_ -= batch_size;
             notify = blocked_ && queued_bytes_ <= owner_->options().send_queue_limit / 2;
             if (notify) blocked_ = false;
-            more = !pending_.empty();
+            // A rekey requested while this batch was in flight still goes out, alone if need be.
+            more = !pending_.empty() || (rekey_requested_ && state_ == state::open);
             if (!more) {
                 write_scheduled_ = false;
                 shutdown = flush_then_shutdown_;

@@ -106,7 +106,8 @@ public:
                 return fail(ec);
             }
         }
-        std::memcpy(p, payload.data(), payload.size());
+        // An empty payload may have a null data(): memcpy's arguments must not be null.
+        if (!payload.empty()) std::memcpy(p, payload.data(), payload.size());
         if (auto ec = symmetric_.encrypt_and_hash(p, payload.size())) {
             out.resize(start);
             return fail(ec);
