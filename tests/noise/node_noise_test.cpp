@@ -19,6 +19,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <chrono>
@@ -410,7 +411,15 @@ TEST(NodeNoiseTest, ExpectedPeerIdIsProvenByTheHandshake) {
     ASSERT_FALSE(ok) << ok.message();
     EXPECT_EQ(id, a.peer_id());
 
-    // c expects b at a's port: a proves another key.
+    // c expects b at a's port: a proves another key in message 2, so c stops before message 3
+    // and a never learns who c is.
+    std::mutex seen_mutex;
+    std::vector<std::string> a_saw;
+    a.set_peer_connected_handler([&](const peer_info& info) {
+        std::lock_guard<std::mutex> lock(seen_mutex);
+        a_saw.push_back(info.peer_id);
+    });
+    const auto a_failed_before = a.statistics().handshakes_failed;
     test::log_capture c_logs(c.log());
     const auto [ec, none] = dial(c, a.listen_port(), b.peer_id());
     EXPECT_EQ(ec, make_error_code(errc::authentication_failed)) << ec.message();
@@ -419,8 +428,12 @@ TEST(NodeNoiseTest, ExpectedPeerIdIsProvenByTheHandshake) {
     EXPECT_EQ(c.peer_count(), 0u);
     EXPECT_TRUE(wait_until([&] { return c.statistics().handshakes_failed == 1; }, patience));
     EXPECT_FALSE(c.find_peer(a.peer_id()));
-    // a may have seen c's handshake finish before c hung up; it does not keep it.
-    EXPECT_TRUE(wait_until([&] { return !a.find_peer(c.peer_id()).has_value(); }, patience));
+    EXPECT_TRUE(wait_until([&] { return a.statistics().handshakes_failed == a_failed_before + 1; }, patience));
+    {
+        std::lock_guard<std::mutex> lock(seen_mutex);
+        EXPECT_EQ(std::count(a_saw.begin(), a_saw.end(), c.peer_id()), 0) << "c revealed itself to a";
+    }
+    EXPECT_FALSE(a.find_peer(c.peer_id()));
     // b's connection is untouched.
     EXPECT_TRUE(a.find_peer(b.peer_id()));
 

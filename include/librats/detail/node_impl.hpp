@@ -361,7 +361,7 @@ public:
         }
         complete_attempt(session, ec, {});
         const auto who = info.peer_id.empty() ? info.address : info.peer_id + " (" + info.address + ")";
-        if (is_peer_fault(ec)) {
+        if (is_peer_fault(ec) && !session->closed_by_peer()) {
             counters_.peers_dropped++;
             log_.warn("dropping peer ", who, ": ", ec.message());
         } else {

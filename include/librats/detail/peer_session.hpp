@@ -244,6 +244,8 @@ public:
     }
 
     std::error_code close_reason() const noexcept { return close_reason_; }
+    // The peer said goodbye: the close reason is its own.
+    bool closed_by_peer() const noexcept { return closed_by_peer_; }
 
     // Replaces our send key now (encrypted connections; otherwise nothing happens).
     void request_rekey() {
@@ -341,6 +343,8 @@ private:
     void handshake_step() {
         switch (hs_->next()) {
         case handshake_type::action::write:
+            // A dialer that knows whom it expects stops before it reveals its own identity.
+            if (!expected_peer_proven()) return close(errc::authentication_failed, close_mode::abort);
             if (append_handshake_message()) write_handshake_bytes(hs_step::message);
             return;
         case handshake_type::action::read: return read_handshake_bytes(hs_step::length);
@@ -352,11 +356,7 @@ private:
         if (auto ec = wire::parse_hello(hs_->remote_payload(), remote_hello_)) return close(ec, close_mode::abort);
         const auto authenticated = hs_->authenticated_peer_id();
         if (!authenticated.empty() && authenticated != remote_hello_.peer_id) return close(errc::peer_id_mismatch, close_mode::abort);
-        if (attempt_ && !attempt_->expected_peer_id.empty() && attempt_->expected_peer_id != remote_hello_.peer_id) {
-            owner_->log().warn("peer at ", info_.address, " is ", remote_hello_.peer_id, ", not the expected ",
-                               attempt_->expected_peer_id);
-            return close(errc::authentication_failed, close_mode::abort);
-        }
+        if (!expected_peer_proven(remote_hello_.peer_id)) return close(errc::authentication_failed, close_mode::abort);
         if constexpr (concepts::has_channel_binding_v<handshake_type>) {
             info_.public_key = to_hex(hs_->remote_static_key());
             info_.handshake_hash = to_hex(hs_->handshake_hash());
@@ -384,6 +384,16 @@ private:
         }
         if (kick) start_write();
         wait_readable();
+    }
+
+    // False if this dial expected another peer than `peer_id` (by default, the one the
+    // handshake has proven so far; while nothing is proven there is no mismatch).
+    bool expected_peer_proven(std::string peer_id = {}) const {
+        if (!attempt_ || attempt_->expected_peer_id.empty()) return true;
+        if (peer_id.empty() && hs_) peer_id = hs_->authenticated_peer_id();
+        if (peer_id.empty() || peer_id == attempt_->expected_peer_id) return true;
+        owner_->log().warn("peer at ", info_.address, " is ", peer_id, ", not the expected ", attempt_->expected_peer_id);
+        return false;
     }
 
     void send_control(wire::frame_type type, std::string_view payload) {
@@ -516,6 +526,7 @@ private:
             if (auto ec = wire::parse_goodbye(payload, goodbye)) return ec;
             owner_->log().info("peer ", info_.peer_id, " (", info_.address, ") said goodbye: ", goodbye.reason);
             const bool known = goodbye.code > 0 && goodbye.code <= errc_last;
+            closed_by_peer_ = true;
             close(known ? make_error_code(static_cast<errc>(goodbye.code)) : make_error_code(errc::peer_closed),
                   close_mode::linger);
             return {};
@@ -753,6 +764,7 @@ private:
     std::optional<clock::time_point> record_started_;
     bool read_pending_ = false;
     bool flush_after_dispatch_ = false;
+    bool closed_by_peer_ = false;
     hs_step hs_write_then_ = hs_step::preamble;
     hs_step hs_read_step_ = hs_step::preamble;
     std::size_t write_batch_size_ = 0;    // of the batch async_write is finishing
