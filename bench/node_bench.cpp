@@ -361,24 +361,31 @@ paired_rounds binary_rounds(benchmark::State& state, Pair& pair, counter& receiv
 
 // 1. Bulk throughput, 64 KiB binary messages, vs raw TCP with the same writes.
 
-void BM_bulk_64KiB(benchmark::State& state) {
+// A 64 KiB stream from a to b against `baseline`, whose rate is reported as `baseline_name`
+// and the ratio as `ratio_name`.
+template <class Pair, class Baseline>
+void bulk_64KiB(benchmark::State& state, Baseline baseline, const char* baseline_name, const char* ratio_name) {
     constexpr std::size_t size = 64 * 1024;
     counter received;
     std::atomic<std::uint64_t> wrong_size{0};
-    node_pair pair;
+    Pair pair;
     pair.b().set_data_handler([&](const peer_info&, data_kind, std::string_view bytes) {
         if (bytes.size() != size) wrong_size++;
         received.add();
     });
     if (report_error(state, pair.connect())) return;
-    const auto p = binary_rounds(state, pair, received, size, raw_stream);
+    const auto p = binary_rounds(state, pair, received, size, baseline);
     if (report_error(state, p.error)) return;
     if (wrong_size) return (void)report_error(state, "received messages of the wrong size");
     state.SetBytesProcessed(static_cast<std::int64_t>(p.node.messages * size));
-    state.counters["raw_bytes_per_second"] =
+    state.counters[baseline_name] =
         benchmark::Counter(rate_of(p.base) * size, benchmark::Counter::kDefaults, benchmark::Counter::kIs1024);
-    state.counters["ratio_vs_raw"] = p.median_ratio;
+    state.counters[ratio_name] = p.median_ratio;
     state.counters["queue_full_backoffs"] = static_cast<double>(p.node.backoffs);
+}
+
+void BM_bulk_64KiB(benchmark::State& state) {
+    bulk_64KiB<node_pair>(state, raw_stream, "raw_bytes_per_second", "ratio_vs_raw");
 }
 BENCHMARK(BM_bulk_64KiB)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
 
@@ -690,21 +697,21 @@ rate_result raw_connects(int count) {
     return r;
 }
 
-void BM_connect_hello(benchmark::State& state) {
-    const auto raw = raw_connects(500);
-    if (report_error(state, raw.error)) return;
-
+// Dials b from a once per iteration and times it until the dialer's completion; then
+// disconnects and waits (untimed) until both sides dropped the peer. The times in µs; empty
+// after an error, which is reported.
+template <class Pair>
+std::vector<double> connect_samples(benchmark::State& state) {
     counter connects;
     counter disconnects;
     std::mutex mutex;
     std::error_code last_ec;
-    node_pair pair;
+    Pair pair;
     pair.a().set_peer_disconnected_handler([&](const peer_info&, std::error_code) { disconnects.add(); });
     pair.b().set_peer_disconnected_handler([&](const peer_info&, std::error_code) { disconnects.add(); });
     const auto port = pair.b().listen_port();
     const auto b_id = pair.b().peer_id();
-    std::uint64_t n = 0;
-    double total_seconds = 0;
+    std::vector<double> samples;
     for (auto _ : state) {
         const auto t0 = bench_clock::now();
         pair.a().async_connect(loopback, port, [&](std::error_code ec, std::string) {
@@ -714,30 +721,38 @@ void BM_connect_hello(benchmark::State& state) {
             }
             connects.add();
         });
-        if (!connects.wait_for_value(n + 1, t0 + 5s)) {
+        if (!connects.wait_for_value(samples.size() + 1, t0 + 5s)) {
             state.SkipWithError("connect timed out");
-            break;
+            return {};
         }
         const auto elapsed = seconds_between(t0, bench_clock::now());
         state.SetIterationTime(elapsed);
-        total_seconds += elapsed;
         {
             std::lock_guard<std::mutex> lock(mutex);
             if (last_ec) {
                 state.SkipWithError(("connect failed: " + last_ec.message()).c_str());
-                break;
+                return {};
             }
         }
-        ++n;
+        samples.push_back(elapsed * 1e6);
         pair.a().disconnect(b_id);
-        if (!disconnects.wait_for_value(2 * n, bench_clock::now() + 5s)) {
+        if (!disconnects.wait_for_value(2 * samples.size(), bench_clock::now() + 5s)) {
             state.SkipWithError("disconnect timed out");
-            break;
+            return {};
         }
     }
-    state.SetItemsProcessed(static_cast<std::int64_t>(n));
-    if (n == 0) return;
-    const double connect_us = total_seconds * 1e6 / static_cast<double>(n);
+    state.SetItemsProcessed(static_cast<std::int64_t>(samples.size()));
+    return samples;
+}
+
+void BM_connect_hello(benchmark::State& state) {
+    const auto raw = raw_connects(500);
+    if (report_error(state, raw.error)) return;
+    const auto samples = connect_samples<node_pair>(state);
+    if (samples.empty()) return;
+    double total = 0;
+    for (const auto us : samples) total += us;
+    const double connect_us = total / static_cast<double>(samples.size());
     const double raw_us = raw.seconds * 1e6 / static_cast<double>(raw.messages);
     state.counters["connect_us"] = connect_us;
     state.counters["raw_connect_us"] = raw_us;
@@ -781,23 +796,7 @@ rate_result raw_aead(std::size_t size, std::chrono::milliseconds budget) {
 }
 
 void BM_noise_bulk_64KiB(benchmark::State& state) {
-    constexpr std::size_t size = 64 * 1024;
-    counter received;
-    std::atomic<std::uint64_t> wrong_size{0};
-    noise_pair pair;
-    pair.b().set_data_handler([&](const peer_info&, data_kind, std::string_view bytes) {
-        if (bytes.size() != size) wrong_size++;
-        received.add();
-    });
-    if (report_error(state, pair.connect())) return;
-    const auto p = binary_rounds(state, pair, received, size, raw_aead);
-    if (report_error(state, p.error)) return;
-    if (wrong_size) return (void)report_error(state, "received messages of the wrong size");
-    state.SetBytesProcessed(static_cast<std::int64_t>(p.node.messages * size));
-    state.counters["aead_bytes_per_second"] =
-        benchmark::Counter(rate_of(p.base) * size, benchmark::Counter::kDefaults, benchmark::Counter::kIs1024);
-    state.counters["ratio_vs_aead"] = p.median_ratio;
-    state.counters["queue_full_backoffs"] = static_cast<double>(p.node.backoffs);
+    bulk_64KiB<noise_pair>(state, raw_aead, "aead_bytes_per_second", "ratio_vs_aead");
 }
 BENCHMARK(BM_noise_bulk_64KiB)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
 
@@ -838,53 +837,12 @@ double median_of(std::vector<double> v) {
     return v.empty() ? 0 : v[v.size() / 2];
 }
 
-// Connect + Noise XX handshake + hello, until the dialer's completion; then disconnect and
-// wait (untimed) until both sides dropped the peer. Reports the median.
+// Connect + Noise XX handshake + hellos (connect_samples); reports the median.
 void BM_noise_connect_handshake(benchmark::State& state) {
     const auto raw = raw_connects(500);
     if (report_error(state, raw.error)) return;
     const double x25519 = x25519_us();
-
-    counter connects;
-    counter disconnects;
-    std::mutex mutex;
-    std::error_code last_ec;
-    noise_pair pair;
-    pair.a().set_peer_disconnected_handler([&](const peer_info&, std::error_code) { disconnects.add(); });
-    pair.b().set_peer_disconnected_handler([&](const peer_info&, std::error_code) { disconnects.add(); });
-    const auto port = pair.b().listen_port();
-    const auto b_id = pair.b().peer_id();
-    std::vector<double> samples;
-    for (auto _ : state) {
-        const auto t0 = bench_clock::now();
-        pair.a().async_connect(loopback, port, [&](std::error_code ec, std::string) {
-            {
-                std::lock_guard<std::mutex> lock(mutex);
-                last_ec = ec;
-            }
-            connects.add();
-        });
-        if (!connects.wait_for_value(samples.size() + 1, t0 + 5s)) {
-            state.SkipWithError("connect timed out");
-            break;
-        }
-        const auto elapsed = seconds_between(t0, bench_clock::now());
-        state.SetIterationTime(elapsed);
-        {
-            std::lock_guard<std::mutex> lock(mutex);
-            if (last_ec) {
-                state.SkipWithError(("connect failed: " + last_ec.message()).c_str());
-                break;
-            }
-        }
-        samples.push_back(elapsed * 1e6);
-        pair.a().disconnect(b_id);
-        if (!disconnects.wait_for_value(2 * samples.size(), bench_clock::now() + 5s)) {
-            state.SkipWithError("disconnect timed out");
-            break;
-        }
-    }
-    state.SetItemsProcessed(static_cast<std::int64_t>(samples.size()));
+    const auto samples = connect_samples<noise_pair>(state);
     if (samples.empty()) return;
     state.counters["median_us"] = median_of(samples);
     state.counters["raw_connect_us"] = raw.seconds * 1e6 / static_cast<double>(raw.messages);

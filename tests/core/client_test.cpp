@@ -1,5 +1,6 @@
 // RatsClient, the seed API, over TCP on 127.0.0.1.
 
+#include "client_pair.hpp"
 #include "support.hpp"
 
 #include <librats/librats.hpp>
@@ -18,18 +19,7 @@ namespace {
 using namespace std::chrono_literals;
 using test::wait_until;
 
-// Two started clients, b dialed a.
-struct client_pair {
-    RatsClient a{0, 10, "127.0.0.1"};
-    RatsClient b{0, 10, "127.0.0.1"};
-
-    void connect() {
-        ASSERT_TRUE(a.start());
-        ASSERT_TRUE(b.start());
-        ASSERT_TRUE(b.connect_to_peer("127.0.0.1", a.get_listen_port()));
-        ASSERT_TRUE(wait_until([&] { return a.get_peer_count() == 1 && b.get_peer_count() == 1; }));
-    }
-};
+using test::client_pair;
 
 TEST(ClientTest, StartReportsTheRealPortAndStopIsIdempotent) {
     RatsClient client(0, 10, "127.0.0.1");

@@ -11,19 +11,7 @@ import json
 import subprocess
 import sys
 
-TIMEOUT = 30
-
-
-def finish(process, name):
-    try:
-        out, err = process.communicate(timeout=TIMEOUT)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        out, err = process.communicate()
-        raise AssertionError(f"{name} timed out\n{err}")
-    if process.returncode != 0:
-        raise AssertionError(f"{name} exited with {process.returncode}\n{err}")
-    return json.loads(out.strip().splitlines()[-1])
+from noise_interop import finish
 
 
 def session(node_command, wire_command, node_dials):

@@ -3,6 +3,7 @@
 // flips, replays, drops and truncates (tests/tamper_proxy.hpp), a stalled handshake, and the
 // encryption API of RatsClient.
 
+#include "client_pair.hpp"
 #include "raw_peer.hpp"
 #include "support.hpp"
 #include "tamper_proxy.hpp"
@@ -880,17 +881,7 @@ TEST(NodeNoiseTest, StalledHandshakeIsDroppedAfterTheTimeout) {
 
 // ---- 8. RatsClient's encryption API
 
-struct client_pair {
-    RatsClient a{0, 10, "127.0.0.1"};
-    RatsClient b{0, 10, "127.0.0.1"};
-
-    void connect() {
-        ASSERT_TRUE(a.start());
-        ASSERT_TRUE(b.start());
-        ASSERT_TRUE(b.connect_to_peer("127.0.0.1", a.get_listen_port()));
-        ASSERT_TRUE(wait_until([&] { return a.get_peer_count() == 1 && b.get_peer_count() == 1; }, patience));
-    }
-};
+using test::client_pair;
 
 TEST(RatsClientNoiseTest, ClientsEncryptByDefaultAndAgreeOnTheChannel) {
     client_pair p;
