@@ -30,9 +30,12 @@ botan_libs=$(pkg-config --libs botan-2)
 single=$(time_compile "$work/default_node" -I"$root/single_include" $botan_cflags "$root/bench/compile/default_node.cpp" \
          $botan_libs)
 deps=$(time_compile "$work/deps" $botan_cflags "$root/bench/compile/dependencies_only.cpp" $botan_libs)
+minimal=$(time_compile "$work/minimal_deps" $botan_cflags "$root/bench/compile/dependencies_minimal.cpp" $botan_libs)
 printf 'compile_single_header_default_node_s: %.2f\n' "$single"
 printf 'compile_dependencies_only_s: %.2f\n' "$deps"
 printf 'compile_ratio: %.2f (target <= 2.0)\n' "$(echo "$single / $deps" | bc -l)"
+printf 'compile_dependencies_minimal_use_s: %.2f\n' "$minimal"
+printf 'compile_ratio_vs_minimal_use: %.2f\n' "$(echo "$single / $minimal" | bc -l)"
 
 "$cxx" "${flags[@]}" -I"$root/include" "$root/bench/compile/minimal_node.cpp" -o "$work/minimal"
 "$cxx" "${flags[@]}" -I"$root/single_include" $botan_cflags "$root/examples/chat/chat.cpp" -o "$work/chat" $botan_libs
