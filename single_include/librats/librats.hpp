@@ -795,10 +795,38 @@ enum class errc {
     nonce_exhausted,
     malformed_handshake,
     invalid_handshake_state,
+    bencode_truncated,
+    bencode_unexpected_character,
+    bencode_bad_integer,
+    bencode_integer_leading_zero,
+    bencode_negative_zero,
+    bencode_integer_overflow,
+    bencode_bad_string_length,
+    bencode_length_leading_zero,
+    bencode_length_overflow,
+    bencode_string_past_end,
+    bencode_non_string_key,
+    bencode_unsorted_keys,
+    bencode_duplicate_key,
+    bencode_missing_value,
+    bencode_unterminated,
+    bencode_trailing_data,
+    bencode_too_deep,
+    bencode_too_many_elements,
+    krpc_not_a_dictionary,
+    krpc_missing_field,
+    krpc_wrong_type,
+    krpc_bad_message_type,
+    krpc_unknown_method,
+    krpc_bad_id,
+    krpc_bad_compact_length,
+    krpc_bad_port,
+    krpc_bad_token,
+    krpc_bad_error,
 };
 
 // The highest errc value: a goodbye code above it comes from a newer peer.
-inline constexpr int errc_last = static_cast<int>(errc::invalid_handshake_state);
+inline constexpr int errc_last = static_cast<int>(errc::krpc_bad_error);
 
 namespace detail {
 
@@ -837,6 +865,34 @@ public:
         case errc::nonce_exhausted: return "cipher nonce exhausted";
         case errc::malformed_handshake: return "malformed handshake message";
         case errc::invalid_handshake_state: return "handshake operation out of order or missing a key";
+        case errc::bencode_truncated: return "bencode: input ends inside a value";
+        case errc::bencode_unexpected_character: return "bencode: unexpected character where a value should start";
+        case errc::bencode_bad_integer: return "bencode: malformed integer";
+        case errc::bencode_integer_leading_zero: return "bencode: integer with a leading zero";
+        case errc::bencode_negative_zero: return "bencode: negative zero";
+        case errc::bencode_integer_overflow: return "bencode: integer outside the 64-bit range";
+        case errc::bencode_bad_string_length: return "bencode: malformed string length";
+        case errc::bencode_length_leading_zero: return "bencode: string length with a leading zero";
+        case errc::bencode_length_overflow: return "bencode: string length too large";
+        case errc::bencode_string_past_end: return "bencode: string runs past the end of the input";
+        case errc::bencode_non_string_key: return "bencode: dictionary key is not a string";
+        case errc::bencode_unsorted_keys: return "bencode: dictionary keys out of order";
+        case errc::bencode_duplicate_key: return "bencode: duplicate dictionary key";
+        case errc::bencode_missing_value: return "bencode: dictionary key without a value";
+        case errc::bencode_unterminated: return "bencode: list or dictionary not terminated";
+        case errc::bencode_trailing_data: return "bencode: data after the top-level value";
+        case errc::bencode_too_deep: return "bencode: nesting too deep";
+        case errc::bencode_too_many_elements: return "bencode: too many elements";
+        case errc::krpc_not_a_dictionary: return "KRPC: message is not a dictionary";
+        case errc::krpc_missing_field: return "KRPC: required key missing";
+        case errc::krpc_wrong_type: return "KRPC: key has the wrong type";
+        case errc::krpc_bad_message_type: return "KRPC: unknown message type";
+        case errc::krpc_unknown_method: return "KRPC: unknown query method";
+        case errc::krpc_bad_id: return "KRPC: node ID or infohash is not 20 bytes";
+        case errc::krpc_bad_compact_length: return "KRPC: compact node or peer info has a bad length";
+        case errc::krpc_bad_port: return "KRPC: port out of range";
+        case errc::krpc_bad_token: return "KRPC: token empty or too long";
+        case errc::krpc_bad_error: return "KRPC: malformed error list";
         }
         return "unknown librats error";
     }
