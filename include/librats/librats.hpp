@@ -6,6 +6,7 @@
 //   librats::node        basic_node over TCP, Noise XX encrypted, with the default discovery modules
 //   librats::RatsClient  the seed API over librats::node, with its own network thread
 //   librats::memory_transport  an in-process network with fault injection, for tests
+//   librats::dht::...    the mainline DHT's codecs and routing table (the dht module is coming)
 //
 // Compose your own with basic_node<Transport, Crypto, Discovery...> (librats/node.hpp).
 
@@ -13,6 +14,10 @@
 #include <librats/config.hpp>
 #include <librats/crypto/noise_xx.hpp>
 #include <librats/crypto/plaintext.hpp>
+#include <librats/dht/bencode.hpp>
+#include <librats/dht/krpc.hpp>
+#include <librats/dht/node_id.hpp>
+#include <librats/dht/routing_table.hpp>
 #include <librats/discovery/static_peers.hpp>
 #include <librats/error.hpp>
 #include <librats/log.hpp>

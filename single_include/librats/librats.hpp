@@ -8,6 +8,7 @@
 //   librats::node        basic_node over TCP, Noise XX encrypted, with the default discovery modules
 //   librats::RatsClient  the seed API over librats::node, with its own network thread
 //   librats::memory_transport  an in-process network with fault injection, for tests
+//   librats::dht::...    the mainline DHT's codecs and routing table (the dht module is coming)
 //
 // Compose your own with basic_node<Transport, Crypto, Discovery...> (librats/node.hpp).
 
@@ -4519,6 +4520,1486 @@ private:
 
 #endif
 // ---- end <librats/crypto/noise_xx.hpp>
+// ---- begin <librats/dht/bencode.hpp>
+#ifndef LIBRATS_DHT_BENCODE_HPP
+#define LIBRATS_DHT_BENCODE_HPP
+
+// Bencode (BEP 3): a strict decoder that accepts only canonical input, and a canonical encoder.
+//
+// decode() parses into a document: a flat, pre-order array of tokens whose strings are views
+// into the input, so the caller keeps the input alive while reading the document. A document
+// reused across calls keeps its capacity: decoding then allocates nothing.
+
+
+#include <array>
+#include <charconv>
+#include <cstddef>
+#include <cstdint>
+#include <iterator>
+#include <limits>
+#include <map>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace librats::dht::bencode {
+
+enum class type : std::uint8_t { integer, string, list, dictionary };
+
+// Nesting is bounded by a fixed stack: max_depth above hard_max_depth is clamped.
+inline constexpr std::size_t hard_max_depth = 64;
+
+struct limits {
+    std::size_t max_depth = 32;       // containers inside containers; the top level counts 1
+    std::size_t max_elements = 4096;  // values of any type, keys included
+};
+
+struct decode_result {
+    std::error_code error;  // an errc::bencode_* value, or none
+    std::size_t offset = 0; // of the byte where the input stopped being valid
+};
+
+class document;
+
+namespace detail {
+
+struct token {
+    std::int64_t integer;  // integers only
+    std::uint32_t offset;  // strings: first byte of the contents in the input
+    std::uint32_t length;  // strings: bytes; lists: items; dictionaries: pairs
+    std::uint32_t next;    // index of the first token after this value's subtree
+    type kind;
+};
+
+template <bool Pairs>
+class child_range;
+
+}  // namespace detail
+
+// One value of a document; default-constructed (or a missing key): "none", false in a test.
+class value {
+public:
+    value() noexcept = default;
+
+    explicit operator bool() const noexcept { return doc_ != nullptr; }
+    type kind() const noexcept;
+    bool is_integer() const noexcept { return doc_ && kind() == type::integer; }
+    bool is_string() const noexcept { return doc_ && kind() == type::string; }
+    bool is_list() const noexcept { return doc_ && kind() == type::list; }
+    bool is_dictionary() const noexcept { return doc_ && kind() == type::dictionary; }
+
+    // Each requires the matching kind.
+    std::int64_t integer() const noexcept;
+    std::string_view string() const noexcept;
+    // Items of a list, pairs of a dictionary.
+    std::size_t size() const noexcept;
+    detail::child_range<false> items() const noexcept;  // a list's values
+    detail::child_range<true> pairs() const noexcept;   // a dictionary's (key, value) pairs
+
+    // A dictionary's value for key; none if absent or this is not a dictionary.
+    value find(std::string_view key) const noexcept;
+
+private:
+    friend class document;
+    template <bool>
+    friend class detail::child_range;
+    value(const document* doc, std::uint32_t index) noexcept : doc_(doc), index_(index) {}
+    const detail::token& tok() const noexcept;
+
+    const document* doc_ = nullptr;
+    std::uint32_t index_ = 0;
+};
+
+class document {
+public:
+    // The top-level value; none unless the last decode succeeded.
+    value root() const noexcept { return tokens_.empty() ? value{} : value{this, 0}; }
+    std::string_view input() const noexcept { return input_; }
+    // Tokens of the last successful decode: one per value, dictionary keys included.
+    std::size_t token_count() const noexcept { return tokens_.size(); }
+
+private:
+    friend class value;
+    template <bool>
+    friend class detail::child_range;
+    friend decode_result decode(std::string_view input, document& doc, const limits& lim);
+
+    std::string_view input_;
+    std::vector<detail::token> tokens_;
+};
+
+namespace detail {
+
+// Children of a list (values) or of a dictionary (key, value pairs), in input order.
+template <bool Pairs>
+class child_range {
+public:
+    using element = std::conditional_t<Pairs, std::pair<std::string_view, value>, value>;
+
+    class iterator {
+    public:
+        using iterator_category = std::forward_iterator_tag;
+        using value_type = element;
+        using difference_type = std::ptrdiff_t;
+        using pointer = void;
+        using reference = element;
+
+        iterator() noexcept = default;
+        element operator*() const noexcept {
+            if constexpr (Pairs) {
+                return {value{doc_, index_}.string(), value{doc_, index_ + 1}};
+            } else {
+                return value{doc_, index_};
+            }
+        }
+        iterator& operator++() noexcept {
+            // A key is a string: its value is the next token.
+            index_ = doc_->tokens_[Pairs ? index_ + 1 : index_].next;
+            --remaining_;
+            return *this;
+        }
+        iterator operator++(int) noexcept {
+            auto copy = *this;
+            ++*this;
+            return copy;
+        }
+        friend bool operator==(const iterator& a, const iterator& b) noexcept { return a.remaining_ == b.remaining_; }
+        friend bool operator!=(const iterator& a, const iterator& b) noexcept { return !(a == b); }
+
+    private:
+        friend class child_range;
+        iterator(const document* doc, std::uint32_t index, std::uint32_t remaining) noexcept
+            : doc_(doc), index_(index), remaining_(remaining) {}
+        const document* doc_ = nullptr;
+        std::uint32_t index_ = 0;
+        std::uint32_t remaining_ = 0;
+    };
+
+    child_range() noexcept = default;
+    child_range(const document* doc, std::uint32_t first, std::uint32_t count) noexcept
+        : doc_(doc), first_(first), count_(count) {}
+
+    iterator begin() const noexcept { return {doc_, first_, count_}; }
+    iterator end() const noexcept { return {doc_, 0, 0}; }
+    std::size_t size() const noexcept { return count_; }
+    bool empty() const noexcept { return count_ == 0; }
+
+private:
+    const document* doc_ = nullptr;
+    std::uint32_t first_ = 0;
+    std::uint32_t count_ = 0;
+};
+
+}  // namespace detail
+
+inline const detail::token& value::tok() const noexcept { return doc_->tokens_[index_]; }
+inline type value::kind() const noexcept { return tok().kind; }
+inline std::int64_t value::integer() const noexcept { return tok().integer; }
+inline std::string_view value::string() const noexcept { return doc_->input_.substr(tok().offset, tok().length); }
+inline std::size_t value::size() const noexcept { return tok().length; }
+
+inline detail::child_range<false> value::items() const noexcept {
+    if (!is_list()) return {};
+    return {doc_, index_ + 1, tok().length};
+}
+
+inline detail::child_range<true> value::pairs() const noexcept {
+    if (!is_dictionary()) return {};
+    return {doc_, index_ + 1, tok().length};
+}
+
+inline value value::find(std::string_view key) const noexcept {
+    for (const auto& [k, v] : pairs()) {
+        const int order = k.compare(key);
+        if (order == 0) return v;
+        if (order > 0) break;  // keys are sorted
+    }
+    return {};
+}
+
+// Decodes exactly one value spanning all of input. On failure doc.root() is none.
+inline decode_result decode(std::string_view input, document& doc, const limits& lim = {}) {
+    struct frame {
+        std::uint32_t token;
+        std::uint32_t count;      // items, or completed pairs
+        std::string_view last_key;
+        bool dictionary;
+        bool want_value;          // dictionaries: a key was read, its value is next
+    };
+    std::array<frame, hard_max_depth> stack;
+    const std::size_t max_depth = lim.max_depth < hard_max_depth ? lim.max_depth : hard_max_depth;
+
+    auto& tokens = doc.tokens_;
+    doc.input_ = input;
+    tokens.clear();
+    const auto fail = [&](errc e, std::size_t at) {
+        tokens.clear();
+        return decode_result{make_error_code(e), at};
+    };
+    const std::size_t n = input.size();
+    // Offsets and lengths are 32-bit.
+    if (n > std::numeric_limits<std::uint32_t>::max()) return fail(errc::bencode_length_overflow, 0);
+    const auto digit = [&](std::size_t i) { return input[i] >= '0' && input[i] <= '9'; };
+
+    std::size_t pos = 0;
+    std::size_t depth = 0;
+    for (;;) {
+        if (pos == n) return fail(depth ? errc::bencode_unterminated : errc::bencode_truncated, pos);
+        frame* top = depth ? &stack[depth - 1] : nullptr;
+        const char c = input[pos];
+
+        if (c == 'e' && top) {
+            if (top->dictionary && top->want_value) return fail(errc::bencode_missing_value, pos);
+            auto& t = tokens[top->token];
+            t.length = top->count;
+            t.next = static_cast<std::uint32_t>(tokens.size());
+            ++pos;
+            if (--depth == 0) break;
+            top = &stack[depth - 1];
+        } else {
+            const bool key = top && top->dictionary && !top->want_value;
+            if (key && !digit(pos)) return fail(errc::bencode_non_string_key, pos);
+            if (tokens.size() >= lim.max_elements) return fail(errc::bencode_too_many_elements, pos);
+            const std::size_t start = pos;
+            const auto index = static_cast<std::uint32_t>(tokens.size());
+
+            if (c == 'i') {
+                ++pos;
+                const bool negative = pos < n && input[pos] == '-';
+                if (negative) ++pos;
+                if (pos == n) return fail(errc::bencode_truncated, pos);
+                if (!digit(pos)) return fail(errc::bencode_bad_integer, pos);
+                if (input[pos] == '0') {
+                    if (negative) return fail(errc::bencode_negative_zero, start);
+                    if (pos + 1 < n && digit(pos + 1)) return fail(errc::bencode_integer_leading_zero, start);
+                }
+                const std::uint64_t max = negative ? std::uint64_t{1} << 63 : (std::uint64_t{1} << 63) - 1;
+                std::uint64_t magnitude = 0;
+                for (; pos < n && digit(pos); ++pos) {
+                    const auto d = static_cast<std::uint64_t>(input[pos] - '0');
+                    if (magnitude > (max - d) / 10) return fail(errc::bencode_integer_overflow, start);
+                    magnitude = magnitude * 10 + d;
+                }
+                if (pos == n) return fail(errc::bencode_truncated, pos);
+                if (input[pos] != 'e') return fail(errc::bencode_bad_integer, pos);
+                ++pos;
+                // Two's complement: -(2^63) has no positive counterpart, hence the unsigned negation.
+                const auto integer = negative ? static_cast<std::int64_t>(~magnitude + 1) : static_cast<std::int64_t>(magnitude);
+                tokens.push_back({integer, static_cast<std::uint32_t>(start), 0, index + 1, type::integer});
+            } else if (digit(pos)) {
+                if (input[pos] == '0' && pos + 1 < n && digit(pos + 1))
+                    return fail(errc::bencode_length_leading_zero, start);
+                std::uint64_t length = 0;
+                for (; pos < n && digit(pos); ++pos) {
+                    length = length * 10 + static_cast<std::uint64_t>(input[pos] - '0');
+                    if (length > std::numeric_limits<std::uint32_t>::max())
+                        return fail(errc::bencode_length_overflow, start);
+                }
+                if (pos == n) return fail(errc::bencode_truncated, pos);
+                if (input[pos] != ':') return fail(errc::bencode_bad_string_length, pos);
+                ++pos;
+                if (length > n - pos) return fail(errc::bencode_string_past_end, start);
+                const std::string_view contents = input.substr(pos, length);
+                if (key) {
+                    if (top->count > 0) {
+                        const int order = contents.compare(top->last_key);
+                        if (order == 0) return fail(errc::bencode_duplicate_key, start);
+                        if (order < 0) return fail(errc::bencode_unsorted_keys, start);
+                    }
+                    top->last_key = contents;
+                }
+                tokens.push_back({0, static_cast<std::uint32_t>(pos), static_cast<std::uint32_t>(length), index + 1,
+                                  type::string});
+                pos += length;
+            } else if (c == 'l' || c == 'd') {
+                if (depth >= max_depth) return fail(errc::bencode_too_deep, pos);
+                const bool dictionary = c == 'd';
+                tokens.push_back({0, static_cast<std::uint32_t>(pos), 0, 0, dictionary ? type::dictionary : type::list});
+                stack[depth++] = frame{index, 0, {}, dictionary, false};
+                ++pos;
+                continue;  // complete at its 'e'
+            } else {
+                return fail(errc::bencode_unexpected_character, pos);
+            }
+            if (!top) break;  // a top-level integer or string
+        }
+
+        // A value is complete inside top.
+        if (!top->dictionary) {
+            ++top->count;
+        } else if (top->want_value) {
+            top->want_value = false;
+            ++top->count;
+        } else {
+            top->want_value = true;
+        }
+    }
+    if (pos != n) return fail(errc::bencode_trailing_data, pos);
+    return {};
+}
+
+// ---- encoding
+
+// Appends bencode to a string. Dictionary keys must be written in ascending byte order (the
+// decoder rejects anything else); entry below sorts them itself.
+class writer {
+public:
+    explicit writer(std::string& out) noexcept : out_(out) {}
+
+    void integer(std::int64_t v) {
+        char digits[24];
+        const auto end = std::to_chars(digits, digits + sizeof digits, v).ptr;
+        out_ += 'i';
+        out_.append(digits, end);
+        out_ += 'e';
+    }
+    void string(std::string_view s) {
+        string_header(s.size());
+        out_.append(s);
+    }
+    // The length prefix of a string whose length bytes the caller then appends to the output
+    // itself: building in place saves a copy.
+    void string_header(std::size_t length) {
+        char digits[24];
+        const auto end = std::to_chars(digits, digits + sizeof digits, length).ptr;
+        out_.append(digits, end);
+        out_ += ':';
+    }
+    void begin_list() { out_ += 'l'; }
+    void begin_dictionary() { out_ += 'd'; }
+    void end() { out_ += 'e'; }
+
+private:
+    std::string& out_;
+};
+
+// An owning bencode value, for building arbitrary messages; std::map keeps keys in byte order,
+// so encode() is canonical.
+struct entry {
+    using list_type = std::vector<entry>;
+    using dictionary_type = std::map<std::string, entry, std::less<>>;
+
+    std::variant<std::int64_t, std::string, list_type, dictionary_type> data;
+
+    entry() = default;
+    entry(std::int64_t v) : data(v) {}
+    entry(int v) : data(std::int64_t{v}) {}
+    entry(std::string v) : data(std::move(v)) {}
+    entry(const char* v) : data(std::string(v)) {}
+    entry(list_type v) : data(std::move(v)) {}
+    entry(dictionary_type v) : data(std::move(v)) {}
+
+    friend bool operator==(const entry& a, const entry& b) { return a.data == b.data; }
+    friend bool operator!=(const entry& a, const entry& b) { return !(a == b); }
+};
+
+inline void encode(const entry& e, writer& w) {
+    std::visit(
+        [&](const auto& v) {
+            using T = std::decay_t<decltype(v)>;
+            if constexpr (std::is_same_v<T, std::int64_t>) {
+                w.integer(v);
+            } else if constexpr (std::is_same_v<T, std::string>) {
+                w.string(v);
+            } else if constexpr (std::is_same_v<T, entry::list_type>) {
+                w.begin_list();
+                for (const auto& item : v) encode(item, w);
+                w.end();
+            } else {
+                w.begin_dictionary();
+                for (const auto& [key, item] : v) {
+                    w.string(key);
+                    encode(item, w);
+                }
+                w.end();
+            }
+        },
+        e.data);
+}
+
+inline std::string encode(const entry& e) {
+    std::string out;
+    writer w(out);
+    encode(e, w);
+    return out;
+}
+
+// An owning copy of a decoded value (none gives an empty string).
+inline entry to_entry(const value& v) {
+    if (!v) return entry{std::string{}};
+    switch (v.kind()) {
+    case type::integer: return entry{v.integer()};
+    case type::string: return entry{std::string(v.string())};
+    case type::list: {
+        entry::list_type list;
+        list.reserve(v.size());
+        for (const auto& item : v.items()) list.push_back(to_entry(item));
+        return entry{std::move(list)};
+    }
+    case type::dictionary: {
+        entry::dictionary_type dictionary;
+        for (const auto& [key, item] : v.pairs()) dictionary.emplace(std::string(key), to_entry(item));
+        return entry{std::move(dictionary)};
+    }
+    }
+    return entry{};
+}
+
+}  // namespace librats::dht::bencode
+
+#endif
+// ---- end <librats/dht/bencode.hpp>
+// ---- begin <librats/dht/krpc.hpp>
+#ifndef LIBRATS_DHT_KRPC_HPP
+#define LIBRATS_DHT_KRPC_HPP
+
+// KRPC messages of the BitTorrent DHT (BEP 5) with IPv6 (BEP 32), the external address "ip"
+// (BEP 42) and read-only nodes "ro" (BEP 43). Sans-I/O: bytes in, bytes out.
+//
+// A decoded message is a set of views into the packet and into the bencode document used to
+// decode it: both must outlive the message.
+
+// ---- begin <librats/dht/node_id.hpp>
+#ifndef LIBRATS_DHT_NODE_ID_HPP
+#define LIBRATS_DHT_NODE_ID_HPP
+
+// BEP 5 identifiers: 160-bit node IDs and infohashes, the XOR metric, and a node's contact
+// (ID + UDP endpoint). Sans-I/O: no sockets here.
+
+
+#include <asio/ip/udp.hpp>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace librats::dht {
+
+class node_id {
+public:
+    static constexpr std::size_t size = 20;
+    using bytes_type = std::array<std::uint8_t, size>;
+
+    constexpr node_id() noexcept = default;
+    explicit node_id(const bytes_type& bytes) noexcept : bytes_(bytes) {}
+
+    // Exactly 20 raw bytes (as in KRPC messages), or nothing.
+    static std::optional<node_id> from_bytes(std::string_view raw) {
+        if (raw.size() != size) return std::nullopt;
+        node_id id;
+        std::memcpy(id.bytes_.data(), raw.data(), size);
+        return id;
+    }
+    // Exactly 40 hex digits, or nothing.
+    static std::optional<node_id> from_hex(std::string_view hex) {
+        node_id id;
+        if (!detail::from_hex(hex, id.bytes_.data(), size)) return std::nullopt;
+        return id;
+    }
+
+    const bytes_type& bytes() const noexcept { return bytes_; }
+    bytes_type& bytes() noexcept { return bytes_; }
+    std::string_view view() const noexcept { return {reinterpret_cast<const char*>(bytes_.data()), size}; }
+    std::string to_hex() const { return detail::to_hex(bytes_.data(), size); }
+
+    // Bit i, counted from the most significant bit of the first byte (bit 0).
+    bool bit(std::size_t i) const noexcept { return (bytes_[i / 8] >> (7 - i % 8)) & 1; }
+
+    friend node_id operator^(const node_id& a, const node_id& b) noexcept {
+        node_id d;
+        for (std::size_t i = 0; i < size; ++i) d.bytes_[i] = a.bytes_[i] ^ b.bytes_[i];
+        return d;
+    }
+    // Big-endian order: as distances, smaller is closer.
+    friend bool operator<(const node_id& a, const node_id& b) noexcept { return a.bytes_ < b.bytes_; }
+    friend bool operator==(const node_id& a, const node_id& b) noexcept { return a.bytes_ == b.bytes_; }
+    friend bool operator!=(const node_id& a, const node_id& b) noexcept { return !(a == b); }
+
+private:
+    bytes_type bytes_{};
+};
+
+// Number of leading bits a and b share (160 if equal): the bucket index of b seen from a.
+inline std::size_t common_prefix_length(const node_id& a, const node_id& b) noexcept {
+    const auto d = a ^ b;
+    for (std::size_t i = 0; i < node_id::size; ++i) {
+        const auto byte = d.bytes()[i];
+        if (byte == 0) continue;
+        std::size_t n = i * 8;
+        for (int bit = 7; bit >= 0 && !((byte >> bit) & 1); --bit) ++n;
+        return n;
+    }
+    return node_id::size * 8;
+}
+
+// True if a is closer to target than b.
+inline bool closer_to(const node_id& target, const node_id& a, const node_id& b) noexcept {
+    return (a ^ target) < (b ^ target);
+}
+
+// A DHT node as others know it.
+struct node_contact {
+    node_id id;
+    asio::ip::udp::endpoint endpoint;
+
+    friend bool operator==(const node_contact& a, const node_contact& b) noexcept {
+        return a.id == b.id && a.endpoint == b.endpoint;
+    }
+};
+
+}  // namespace librats::dht
+
+#endif
+// ---- end <librats/dht/node_id.hpp>
+
+#include <asio/ip/address.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/ip/udp.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <iterator>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <variant>
+#include <vector>
+
+namespace librats::dht::krpc {
+
+inline constexpr std::size_t compact_peer_v4_size = 6;
+inline constexpr std::size_t compact_peer_v6_size = 18;
+inline constexpr std::size_t compact_node_v4_size = node_id::size + compact_peer_v4_size;  // 26
+inline constexpr std::size_t compact_node_v6_size = node_id::size + compact_peer_v6_size;  // 38
+inline constexpr std::size_t max_token_size = 64;
+
+// Error codes of "e" messages (BEP 5).
+inline constexpr int generic_error = 201;
+inline constexpr int server_error = 202;
+inline constexpr int protocol_error = 203;
+inline constexpr int method_unknown = 204;
+
+// ---- compact info: address and port in network byte order, after the ID for nodes
+
+// 6 bytes for IPv4, 18 for IPv6 (a v4-mapped IPv6 address stays IPv6).
+inline void append_compact_endpoint(std::string& out, const asio::ip::address& address, std::uint16_t port) {
+    unsigned char port_bytes[2];
+    detail::put_u16(port_bytes, port);
+    if (address.is_v4()) {
+        const auto bytes = address.to_v4().to_bytes();
+        out.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    } else {
+        const auto bytes = address.to_v6().to_bytes();
+        out.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+    }
+    out.append(reinterpret_cast<const char*>(port_bytes), 2);
+}
+
+// Exactly 6 or 18 bytes.
+inline std::optional<std::pair<asio::ip::address, std::uint16_t>> decode_compact_endpoint(std::string_view raw) {
+    const auto* bytes = reinterpret_cast<const unsigned char*>(raw.data());
+    if (raw.size() == compact_peer_v4_size) {
+        asio::ip::address_v4::bytes_type a;
+        std::memcpy(a.data(), bytes, a.size());
+        return std::pair{asio::ip::address{asio::ip::address_v4(a)}, detail::get_u16(bytes + 4)};
+    }
+    if (raw.size() == compact_peer_v6_size) {
+        asio::ip::address_v6::bytes_type a;
+        std::memcpy(a.data(), bytes, a.size());
+        return std::pair{asio::ip::address{asio::ip::address_v6(a)}, detail::get_u16(bytes + 16)};
+    }
+    return std::nullopt;
+}
+
+inline void append_compact_peer(std::string& out, const asio::ip::tcp::endpoint& peer) {
+    append_compact_endpoint(out, peer.address(), peer.port());
+}
+
+inline std::optional<asio::ip::tcp::endpoint> decode_compact_peer(std::string_view raw) {
+    const auto endpoint = decode_compact_endpoint(raw);
+    if (!endpoint) return std::nullopt;
+    return asio::ip::tcp::endpoint(endpoint->first, endpoint->second);
+}
+
+// 26 bytes for an IPv4 contact, 38 for IPv6.
+inline void append_compact_node(std::string& out, const node_contact& node) {
+    out.append(node.id.view());
+    append_compact_endpoint(out, node.endpoint.address(), node.endpoint.port());
+}
+
+// Exactly 26 or 38 bytes.
+inline std::optional<node_contact> decode_compact_node(std::string_view raw) {
+    if (raw.size() != compact_node_v4_size && raw.size() != compact_node_v6_size) return std::nullopt;
+    const auto endpoint = decode_compact_endpoint(raw.substr(node_id::size));
+    return node_contact{*node_id::from_bytes(raw.substr(0, node_id::size)),
+                        asio::ip::udp::endpoint(endpoint->first, endpoint->second)};
+}
+
+// The contacts of a "nodes" (26-byte records) or "nodes6" (38-byte) string, whose length
+// decode() has checked.
+class compact_nodes {
+public:
+    class iterator {
+    public:
+        using iterator_category = std::forward_iterator_tag;
+        using value_type = node_contact;
+        using difference_type = std::ptrdiff_t;
+        using pointer = void;
+        using reference = node_contact;
+
+        iterator() noexcept = default;
+        node_contact operator*() const { return *decode_compact_node(std::string_view(at_, stride_)); }
+        iterator& operator++() noexcept {
+            at_ += stride_;
+            return *this;
+        }
+        iterator operator++(int) noexcept {
+            auto copy = *this;
+            at_ += stride_;
+            return copy;
+        }
+        friend bool operator==(const iterator& a, const iterator& b) noexcept { return a.at_ == b.at_; }
+        friend bool operator!=(const iterator& a, const iterator& b) noexcept { return a.at_ != b.at_; }
+
+    private:
+        friend class compact_nodes;
+        iterator(const char* at, std::size_t stride) noexcept : at_(at), stride_(stride) {}
+        const char* at_ = nullptr;
+        std::size_t stride_ = compact_node_v4_size;
+    };
+
+    compact_nodes() noexcept = default;
+    // raw.size() must be a multiple of stride (26 or 38).
+    compact_nodes(std::string_view raw, std::size_t stride) noexcept : raw_(raw), stride_(stride) {}
+
+    std::string_view raw() const noexcept { return raw_; }
+    std::size_t size() const noexcept { return raw_.size() / stride_; }
+    bool empty() const noexcept { return raw_.empty(); }
+    node_contact operator[](std::size_t i) const { return *decode_compact_node(raw_.substr(i * stride_, stride_)); }
+    iterator begin() const noexcept { return {raw_.data(), stride_}; }
+    iterator end() const noexcept { return {raw_.data() + raw_.size(), stride_}; }
+
+private:
+    std::string_view raw_;
+    std::size_t stride_ = compact_node_v4_size;
+};
+
+// The peers of a "values" list, each of whose strings decode() has checked (6 or 18 bytes).
+class compact_peers {
+public:
+    class iterator {
+    public:
+        using iterator_category = std::forward_iterator_tag;
+        using value_type = asio::ip::tcp::endpoint;
+        using difference_type = std::ptrdiff_t;
+        using pointer = void;
+        using reference = asio::ip::tcp::endpoint;
+
+        iterator() noexcept = default;
+        asio::ip::tcp::endpoint operator*() const { return *decode_compact_peer((*it_).string()); }
+        iterator& operator++() noexcept {
+            ++it_;
+            return *this;
+        }
+        iterator operator++(int) noexcept {
+            auto copy = *this;
+            ++it_;
+            return copy;
+        }
+        friend bool operator==(const iterator& a, const iterator& b) noexcept { return a.it_ == b.it_; }
+        friend bool operator!=(const iterator& a, const iterator& b) noexcept { return a.it_ != b.it_; }
+
+    private:
+        friend class compact_peers;
+        using base = bencode::detail::child_range<false>::iterator;
+        explicit iterator(base it) noexcept : it_(it) {}
+        base it_;
+    };
+
+    compact_peers() noexcept = default;
+    explicit compact_peers(const bencode::value& list) noexcept : items_(list.items()) {}
+
+    std::size_t size() const noexcept { return items_.size(); }
+    bool empty() const noexcept { return items_.empty(); }
+    iterator begin() const noexcept { return iterator{items_.begin()}; }
+    iterator end() const noexcept { return iterator{items_.end()}; }
+
+private:
+    bencode::detail::child_range<false> items_;
+};
+
+// ---- messages
+
+enum class method : std::uint8_t { ping, find_node, get_peers, announce_peer };
+
+inline std::string_view method_name(method m) noexcept {
+    switch (m) {
+    case method::ping: return "ping";
+    case method::find_node: return "find_node";
+    case method::get_peers: return "get_peers";
+    case method::announce_peer: return "announce_peer";
+    }
+    return {};
+}
+
+// BEP 32 "want": the address families whose nodes the querier wants; neither means the family
+// the query came over.
+struct want_flags {
+    bool n4 = false;
+    bool n6 = false;
+    friend bool operator==(want_flags a, want_flags b) noexcept { return a.n4 == b.n4 && a.n6 == b.n6; }
+};
+
+struct ping_args {};
+struct find_node_args {
+    node_id target;
+    want_flags want;
+};
+struct get_peers_args {
+    node_id info_hash;
+    want_flags want;
+};
+struct announce_peer_args {
+    node_id info_hash;
+    std::uint16_t port = 0;
+    std::string_view token;
+    bool implied_port = false;  // use the query's source port instead of port
+};
+
+struct query {
+    node_id id;
+    // Alternatives in the order of method.
+    std::variant<ping_args, find_node_args, get_peers_args, announce_peer_args> args;
+
+    method which() const noexcept { return static_cast<method>(args.index()); }
+};
+
+struct response {
+    node_id id;
+    compact_nodes nodes{{}, compact_node_v4_size};
+    compact_nodes nodes6{{}, compact_node_v6_size};
+    std::optional<compact_peers> values;
+    std::optional<std::string_view> token;
+};
+
+struct error {
+    std::int64_t code = generic_error;
+    std::string_view message;
+};
+
+enum class message_type : char { query = 'q', response = 'r', error = 'e' };
+
+struct message {
+    // decode() sets these two as soon as it has read them, so a failed query can still be
+    // answered with an error (error_reply_code).
+    std::string_view transaction_id;                // "t": opaque, echoed in the reply
+    std::optional<message_type> type;               // "y"
+    std::optional<std::string_view> version;        // "v": client version
+    std::optional<asio::ip::udp::endpoint> ip;      // "ip": our address as the sender sees it (BEP 42)
+    bool read_only = false;                         // "ro": the sender does not answer queries (BEP 43)
+    std::variant<query, response, error> body;      // alternative index follows type
+};
+
+// The "e" code to answer a query that decode() rejected with ec.
+inline int error_reply_code(const std::error_code& ec) noexcept {
+    return ec == errc::krpc_unknown_method ? method_unknown : protocol_error;
+}
+
+namespace detail {
+
+inline std::error_code get_string(const bencode::value& dict, std::string_view key, std::string_view& out) {
+    const auto v = dict.find(key);
+    if (!v) return errc::krpc_missing_field;
+    if (!v.is_string()) return errc::krpc_wrong_type;
+    out = v.string();
+    return {};
+}
+
+inline std::error_code get_id(const bencode::value& dict, std::string_view key, node_id& out) {
+    std::string_view raw;
+    if (auto ec = get_string(dict, key, raw)) return ec;
+    const auto id = node_id::from_bytes(raw);
+    if (!id) return errc::krpc_bad_id;
+    out = *id;
+    return {};
+}
+
+// Absent is fine; present must be a string.
+inline std::error_code get_optional_string(const bencode::value& dict, std::string_view key,
+                                           std::optional<std::string_view>& out) {
+    const auto v = dict.find(key);
+    if (!v) return {};
+    if (!v.is_string()) return errc::krpc_wrong_type;
+    out = v.string();
+    return {};
+}
+
+inline std::error_code get_token(const bencode::value& dict, std::optional<std::string_view>& out) {
+    if (auto ec = get_optional_string(dict, "token", out)) return ec;
+    if (out && (out->empty() || out->size() > max_token_size)) return errc::krpc_bad_token;
+    return {};
+}
+
+inline std::error_code get_want(const bencode::value& args, want_flags& out) {
+    const auto v = args.find("want");
+    if (!v) return {};
+    if (!v.is_list()) return errc::krpc_wrong_type;
+    for (const auto& item : v.items()) {
+        if (!item.is_string()) return errc::krpc_wrong_type;
+        // Unknown families are ignored: a future BEP may add some.
+        if (item.string() == "n4") out.n4 = true;
+        if (item.string() == "n6") out.n6 = true;
+    }
+    return {};
+}
+
+inline std::error_code decode_query(const bencode::value& top, query& out) {
+    std::string_view name;
+    if (auto ec = get_string(top, "q", name)) return ec;
+    method m;
+    if (name == "ping") m = method::ping;
+    else if (name == "find_node") m = method::find_node;
+    else if (name == "get_peers") m = method::get_peers;
+    else if (name == "announce_peer") m = method::announce_peer;
+    else return errc::krpc_unknown_method;
+
+    const auto args = top.find("a");
+    if (!args) return errc::krpc_missing_field;
+    if (!args.is_dictionary()) return errc::krpc_wrong_type;
+    if (auto ec = get_id(args, "id", out.id)) return ec;
+
+    switch (m) {
+    case method::ping: out.args = ping_args{}; return {};
+    case method::find_node: {
+        find_node_args a;
+        if (auto ec = get_id(args, "target", a.target)) return ec;
+        if (auto ec = get_want(args, a.want)) return ec;
+        out.args = a;
+        return {};
+    }
+    case method::get_peers: {
+        get_peers_args a;
+        if (auto ec = get_id(args, "info_hash", a.info_hash)) return ec;
+        if (auto ec = get_want(args, a.want)) return ec;
+        out.args = a;
+        return {};
+    }
+    case method::announce_peer: {
+        announce_peer_args a;
+        if (auto ec = get_id(args, "info_hash", a.info_hash)) return ec;
+        const auto implied = args.find("implied_port");
+        if (implied) {
+            if (!implied.is_integer()) return errc::krpc_wrong_type;
+            if (implied.integer() != 0 && implied.integer() != 1) return errc::krpc_bad_port;
+            a.implied_port = implied.integer() == 1;
+        }
+        const auto port = args.find("port");
+        if (!port) return errc::krpc_missing_field;
+        if (!port.is_integer()) return errc::krpc_wrong_type;
+        if (port.integer() < (a.implied_port ? 0 : 1) || port.integer() > 65535) return errc::krpc_bad_port;
+        a.port = static_cast<std::uint16_t>(port.integer());
+        std::optional<std::string_view> token;
+        if (auto ec = get_token(args, token)) return ec;
+        if (!token) return errc::krpc_missing_field;
+        a.token = *token;
+        out.args = a;
+        return {};
+    }
+    }
+    return errc::krpc_unknown_method;
+}
+
+inline std::error_code get_nodes(const bencode::value& r, std::string_view key, std::size_t stride, compact_nodes& out) {
+    std::optional<std::string_view> raw;
+    if (auto ec = get_optional_string(r, key, raw)) return ec;
+    if (!raw) return {};
+    if (raw->size() % stride != 0) return errc::krpc_bad_compact_length;
+    out = compact_nodes(*raw, stride);
+    return {};
+}
+
+inline std::error_code decode_response(const bencode::value& top, response& out) {
+    const auto r = top.find("r");
+    if (!r) return errc::krpc_missing_field;
+    if (!r.is_dictionary()) return errc::krpc_wrong_type;
+    if (auto ec = get_id(r, "id", out.id)) return ec;
+    if (auto ec = get_nodes(r, "nodes", compact_node_v4_size, out.nodes)) return ec;
+    if (auto ec = get_nodes(r, "nodes6", compact_node_v6_size, out.nodes6)) return ec;
+    if (auto ec = get_token(r, out.token)) return ec;
+    if (const auto values = r.find("values")) {
+        if (!values.is_list()) return errc::krpc_wrong_type;
+        for (const auto& item : values.items()) {
+            if (!item.is_string()) return errc::krpc_wrong_type;
+            const auto size = item.string().size();
+            if (size != compact_peer_v4_size && size != compact_peer_v6_size) return errc::krpc_bad_compact_length;
+        }
+        out.values.emplace(values);
+    }
+    return {};
+}
+
+inline std::error_code decode_error(const bencode::value& top, error& out) {
+    const auto e = top.find("e");
+    if (!e) return errc::krpc_missing_field;
+    if (!e.is_list()) return errc::krpc_wrong_type;
+    if (e.size() != 2) return errc::krpc_bad_error;
+    auto it = e.items().begin();
+    const auto code = *it++;
+    const auto text = *it;
+    if (!code.is_integer() || !text.is_string()) return errc::krpc_bad_error;
+    out.code = code.integer();
+    out.message = text.string();
+    return {};
+}
+
+}  // namespace detail
+
+// Decodes one KRPC packet into out, using scratch for the bencode tree. Unknown keys are
+// ignored; known keys with a wrong type or size are errors (errc::krpc_*, or errc::bencode_* for
+// malformed bencode). errc::krpc_unknown_method: a well-formed query of a method this does not
+// know (answer 204); any other error on a query: answer 203.
+inline std::error_code decode(std::string_view packet, bencode::document& scratch, message& out) {
+    out = message{};
+    if (auto result = bencode::decode(packet, scratch); result.error) return result.error;
+    const auto top = scratch.root();
+    if (!top.is_dictionary()) return errc::krpc_not_a_dictionary;
+
+    if (auto ec = detail::get_string(top, "t", out.transaction_id)) return ec;
+    std::string_view y;
+    if (auto ec = detail::get_string(top, "y", y)) return ec;
+    if (y == "q") out.type = message_type::query;
+    else if (y == "r") out.type = message_type::response;
+    else if (y == "e") out.type = message_type::error;
+    else return errc::krpc_bad_message_type;
+
+    if (auto ec = detail::get_optional_string(top, "v", out.version)) return ec;
+    std::optional<std::string_view> ip;
+    if (auto ec = detail::get_optional_string(top, "ip", ip)) return ec;
+    if (ip) {
+        const auto endpoint = decode_compact_endpoint(*ip);
+        if (!endpoint) return errc::krpc_bad_compact_length;
+        out.ip.emplace(endpoint->first, endpoint->second);
+    }
+    if (const auto ro = top.find("ro")) {
+        if (!ro.is_integer()) return errc::krpc_wrong_type;
+        out.read_only = ro.integer() == 1;
+    }
+
+    switch (*out.type) {
+    case message_type::query: return detail::decode_query(top, out.body.emplace<query>());
+    case message_type::response: return detail::decode_response(top, out.body.emplace<response>());
+    case message_type::error: return detail::decode_error(top, out.body.emplace<error>());
+    }
+    return errc::krpc_bad_message_type;
+}
+
+// ---- encoding: each function replaces out's contents (its capacity is reused)
+
+// Top-level keys every message may carry.
+struct envelope {
+    std::string_view transaction_id;
+    std::string_view version;                  // "v", omitted if empty
+    bool read_only = false;                    // "ro": 1, queries only (BEP 43)
+    std::optional<asio::ip::udp::endpoint> ip; // "ip": the receiver's address (BEP 42)
+};
+
+// What a response carries; encode_response writes the IPv4 contacts of nodes to "nodes" and the
+// IPv6 ones to "nodes6", each key only if it has a contact.
+struct response_data {
+    node_id id;
+    std::vector<node_contact> nodes;
+    std::vector<asio::ip::tcp::endpoint> values;  // "values" if not empty
+    std::optional<std::string_view> token;
+};
+
+namespace detail {
+
+inline std::size_t compact_endpoint_size(const asio::ip::address& address) noexcept {
+    return address.is_v4() ? compact_peer_v4_size : compact_peer_v6_size;
+}
+
+// Top-level keys in ascending order: a, e, ip, q, r, ro, t, v, y.
+inline void write_ip(std::string& out, bencode::writer& w, const envelope& env) {
+    if (!env.ip) return;
+    w.string("ip");
+    w.string_header(compact_endpoint_size(env.ip->address()));
+    append_compact_endpoint(out, env.ip->address(), env.ip->port());
+}
+
+inline void write_tail(bencode::writer& w, const envelope& env, char y) {
+    if (env.read_only && y == 'q') {
+        w.string("ro");
+        w.integer(1);
+    }
+    w.string("t");
+    w.string(env.transaction_id);
+    if (!env.version.empty()) {
+        w.string("v");
+        w.string(env.version);
+    }
+    w.string("y");
+    w.string(std::string_view(&y, 1));
+    w.end();
+}
+
+inline void write_want(bencode::writer& w, want_flags want) {
+    if (!want.n4 && !want.n6) return;
+    w.string("want");
+    w.begin_list();
+    if (want.n4) w.string("n4");
+    if (want.n6) w.string("n6");
+    w.end();
+}
+
+}  // namespace detail
+
+inline void encode_query(std::string& out, const envelope& env, const query& q) {
+    out.clear();
+    bencode::writer w(out);
+    w.begin_dictionary();
+    w.string("a");
+    w.begin_dictionary();
+    w.string("id");
+    w.string(q.id.view());
+    switch (q.which()) {
+    case method::ping: break;
+    case method::find_node: {
+        const auto& a = std::get<find_node_args>(q.args);
+        w.string("target");
+        w.string(a.target.view());
+        detail::write_want(w, a.want);
+        break;
+    }
+    case method::get_peers: {
+        const auto& a = std::get<get_peers_args>(q.args);
+        w.string("info_hash");
+        w.string(a.info_hash.view());
+        detail::write_want(w, a.want);
+        break;
+    }
+    case method::announce_peer: {
+        const auto& a = std::get<announce_peer_args>(q.args);
+        if (a.implied_port) {
+            w.string("implied_port");
+            w.integer(1);
+        }
+        w.string("info_hash");
+        w.string(a.info_hash.view());
+        w.string("port");
+        w.integer(a.port);
+        w.string("token");
+        w.string(a.token);
+        break;
+    }
+    }
+    w.end();
+    detail::write_ip(out, w, env);
+    w.string("q");
+    w.string(method_name(q.which()));
+    detail::write_tail(w, env, 'q');
+}
+
+inline void encode_response(std::string& out, const envelope& env, const response_data& r) {
+    out.clear();
+    bencode::writer w(out);
+    w.begin_dictionary();
+    detail::write_ip(out, w, env);
+    w.string("r");
+    w.begin_dictionary();
+    w.string("id");
+    w.string(r.id.view());
+    for (const bool v6 : {false, true}) {
+        std::size_t count = 0;
+        for (const auto& node : r.nodes) count += node.endpoint.address().is_v6() == v6;
+        if (count == 0) continue;
+        w.string(v6 ? "nodes6" : "nodes");
+        w.string_header(count * (v6 ? compact_node_v6_size : compact_node_v4_size));
+        for (const auto& node : r.nodes)
+            if (node.endpoint.address().is_v6() == v6) append_compact_node(out, node);
+    }
+    if (r.token) {
+        w.string("token");
+        w.string(*r.token);
+    }
+    if (!r.values.empty()) {
+        w.string("values");
+        w.begin_list();
+        for (const auto& peer : r.values) {
+            w.string_header(detail::compact_endpoint_size(peer.address()));
+            append_compact_peer(out, peer);
+        }
+        w.end();
+    }
+    w.end();
+    detail::write_tail(w, env, 'r');
+}
+
+inline void encode_error(std::string& out, const envelope& env, std::int64_t code, std::string_view text) {
+    out.clear();
+    bencode::writer w(out);
+    w.begin_dictionary();
+    w.string("e");
+    w.begin_list();
+    w.integer(code);
+    w.string(text);
+    w.end();
+    detail::write_ip(out, w, env);
+    detail::write_tail(w, env, 'e');
+}
+
+}  // namespace librats::dht::krpc
+
+#endif
+// ---- end <librats/dht/krpc.hpp>
+// ---- begin <librats/dht/routing_table.hpp>
+#ifndef LIBRATS_DHT_ROUTING_TABLE_HPP
+#define LIBRATS_DHT_ROUTING_TABLE_HPP
+
+// The BEP 5 routing table: k-buckets over the 160-bit ID space, where only the bucket holding our
+// own ID splits, node states (good / questionable / bad), per-bucket replacement caches and
+// refresh targets. Sans-I/O: no sockets, no timers; the caller passes the time ("now") and sends
+// the pings the table asks for. One table per address family: BEP 32 keeps IPv4 and IPv6 nodes
+// apart, so a dual-stack node creates two instances (nothing here stops mixing them in one).
+
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <random>
+#include <vector>
+
+namespace librats::dht {
+
+enum class node_state { good, questionable, bad };
+
+class routing_table {
+public:
+    using clock = std::chrono::steady_clock;
+    using time_point = clock::time_point;
+
+    static constexpr std::size_t max_buckets = node_id::size * 8;
+    // BEP 5: a node is questionable after 15 minutes without activity; buckets likewise go stale.
+    static constexpr clock::duration inactivity_limit = std::chrono::minutes(15);
+    // "Fails to respond to multiple queries in a row".
+    static constexpr int bad_after_failures = 2;
+    // A ping the table asked for is not asked for again while this young: the caller's query is
+    // still in flight (KRPC timeouts are seconds).
+    static constexpr clock::duration ping_pending_for = std::chrono::seconds(30);
+
+    enum class status {
+        added,     // now in a bucket (new, or in place of a bad node)
+        updated,   // already known: times refreshed
+        cached,    // bucket full: waits in the bucket's replacement cache
+        rejected,  // our own ID, or a known ID at another endpoint
+    };
+    struct update_result {
+        status outcome;
+        // A questionable node of the full bucket the caller should ping (then report the response
+        // or the timeout), so that a newcomer in the cache may take its place.
+        std::optional<node_contact> ping;
+    };
+    struct refresh_target {
+        std::size_t bucket;
+        node_id target;  // random, inside the bucket's range: look it up (find_node)
+    };
+
+    explicit routing_table(const node_id& own, std::size_t k = 8) : own_(own), k_(std::max<std::size_t>(k, 1)) {
+        buckets_.emplace_back();
+    }
+
+    const node_id& own_id() const noexcept { return own_; }
+    std::size_t k() const noexcept { return k_; }
+
+    // The node sent us a query.
+    update_result heard_from_query(const node_contact& contact, time_point now) {
+        return upsert(contact, now, event::query);
+    }
+    // The node answered one of our queries.
+    update_result heard_response(const node_contact& contact, time_point now) {
+        return upsert(contact, now, event::response);
+    }
+    // The node was named by another node (find_node reply) or loaded from disk: questionable until
+    // it answers us. Re-insert saved good_nodes() this way.
+    update_result heard_about(const node_contact& contact, time_point now) {
+        return upsert(contact, now, event::hearsay);
+    }
+
+    // Our query to the node failed. Returns a node to ping again: this one, when it is not bad yet
+    // and newcomers wait for its place. Once bad, the best waiting newcomer replaces it.
+    std::optional<node_contact> timed_out(const node_id& id, time_point now) {
+        auto& b = buckets_[bucket_for(id)];
+        if (auto it = find(b.nodes, id); it != b.nodes.end()) {
+            ++it->failures;
+            it->pinged_at.reset();
+            if (state_of(*it, now) == node_state::bad) {
+                if (auto r = best_replacement(b); r != b.replacements.end()) {
+                    *it = *r;
+                    b.replacements.erase(r);
+                    b.last_changed = now;
+                }
+                return std::nullopt;
+            }
+            if (best_replacement(b) == b.replacements.end()) return std::nullopt;
+            it->pinged_at = now;
+            return it->contact;
+        }
+        if (auto it = find(b.replacements, id); it != b.replacements.end()) {
+            if (++it->failures >= bad_after_failures) b.replacements.erase(it);
+        }
+        return std::nullopt;
+    }
+
+    // Up to count good or questionable nodes (never bad), closest to target first.
+    std::vector<node_contact> closest(const node_id& target, std::size_t count) const {
+        // Bucket groups by distance to target, each wholly farther than the one before: target's
+        // own bucket c, then all deeper buckets (their distances share leading bit c), then c-1,
+        // c-2, ..., 0. Whole groups are gathered until count is reached, so sorting them suffices.
+        std::vector<std::pair<node_id, const node_contact*>> found;
+        const auto gather = [&](const bucket& b) {
+            for (const auto& e : b.nodes)
+                if (e.failures < bad_after_failures) found.emplace_back(e.contact.id ^ target, &e.contact);
+        };
+        const std::size_t c = bucket_for(target);
+        gather(buckets_[c]);
+        if (found.size() < count)
+            for (std::size_t i = c + 1; i < buckets_.size(); ++i) gather(buckets_[i]);
+        for (std::size_t i = c; i-- > 0 && found.size() < count;) gather(buckets_[i]);
+        const auto n = std::min(count, found.size());
+        std::partial_sort(found.begin(), found.begin() + static_cast<std::ptrdiff_t>(n), found.end(),
+                          [](const auto& a, const auto& b) { return a.first < b.first; });
+        std::vector<node_contact> out;
+        out.reserve(n);
+        for (std::size_t i = 0; i < n; ++i) out.push_back(*found[i].second);
+        return out;
+    }
+
+    // Targets for the buckets not changed for 15 minutes. A reported bucket counts as changed now,
+    // so each stale bucket is reported once per 15 minutes. Generator: a UniformRandomBitGenerator.
+    template <class Generator>
+    std::vector<refresh_target> refresh_targets(time_point now, Generator& gen) {
+        std::vector<refresh_target> out;
+        for (std::size_t i = 0; i < buckets_.size(); ++i) {
+            auto& b = buckets_[i];
+            if (b.last_changed && now - *b.last_changed < inactivity_limit) continue;
+            b.last_changed = now;
+            out.push_back({i, random_id_in(i, gen)});
+        }
+        return out;
+    }
+
+    // For persistence: the good nodes (re-insert them with heard_about).
+    std::vector<node_contact> good_nodes(time_point now) const {
+        std::vector<node_contact> out;
+        for (const auto& b : buckets_)
+            for (const auto& e : b.nodes)
+                if (state_of(e, now) == node_state::good) out.push_back(e.contact);
+        return out;
+    }
+
+    // The state of a node in the buckets (not the replacement caches), if there.
+    std::optional<node_state> state(const node_id& id, time_point now) const {
+        const auto& nodes = buckets_[bucket_for(id)].nodes;
+        const auto it = std::find_if(nodes.begin(), nodes.end(), [&](const entry& e) { return e.contact.id == id; });
+        if (it == nodes.end()) return std::nullopt;
+        return state_of(*it, now);
+    }
+
+    // Nodes in the buckets (replacement caches not counted).
+    std::size_t size() const noexcept {
+        std::size_t n = 0;
+        for (const auto& b : buckets_) n += b.nodes.size();
+        return n;
+    }
+    std::size_t bucket_count() const noexcept { return buckets_.size(); }
+    std::size_t bucket_size(std::size_t index) const { return buckets_.at(index).nodes.size(); }
+    std::size_t replacement_count(std::size_t index) const { return buckets_.at(index).replacements.size(); }
+
+    // The bucket whose range holds id: bucket i < last holds the IDs sharing exactly i leading bits
+    // with ours; the last one holds the rest (our own ID among them).
+    std::size_t bucket_for(const node_id& id) const noexcept {
+        return std::min(common_prefix_length(own_, id), buckets_.size() - 1);
+    }
+
+private:
+    enum class event { hearsay, query, response };
+
+    struct entry {
+        node_contact contact;
+        std::optional<time_point> last_response;
+        std::optional<time_point> last_query;
+        std::optional<time_point> pinged_at;
+        int failures = 0;  // consecutive timeouts
+    };
+    struct bucket {
+        std::vector<entry> nodes;         // at most k
+        std::vector<entry> replacements;  // at most k, oldest first
+        std::optional<time_point> last_changed;
+    };
+
+    // A node that just failed to answer is not counted good, whatever it did before.
+    static node_state state_of(const entry& e, time_point now) {
+        if (e.failures >= bad_after_failures) return node_state::bad;
+        const auto recent = [&](const std::optional<time_point>& t) { return t && now - *t < inactivity_limit; };
+        if (e.failures == 0 && e.last_response && (recent(e.last_response) || recent(e.last_query)))
+            return node_state::good;
+        return node_state::questionable;
+    }
+
+    static std::optional<time_point> last_seen(const entry& e) {
+        if (!e.last_response) return e.last_query;
+        if (!e.last_query) return e.last_response;
+        return std::max(*e.last_response, *e.last_query);
+    }
+
+    static std::vector<entry>::iterator find(std::vector<entry>& v, const node_id& id) {
+        return std::find_if(v.begin(), v.end(), [&](const entry& e) { return e.contact.id == id; });
+    }
+
+    static void touch(entry& e, event ev, time_point now) {
+        if (ev == event::query) e.last_query = now;
+        if (ev == event::response) {
+            e.last_response = now;
+            e.failures = 0;
+            e.pinged_at.reset();
+        }
+    }
+
+    // Preferably one that has answered us, then the most recent; end() if none is usable.
+    static std::vector<entry>::iterator best_replacement(bucket& b) {
+        auto best = b.replacements.end();
+        for (auto it = b.replacements.end(); it != b.replacements.begin();) {
+            --it;
+            if (it->failures >= bad_after_failures) continue;
+            if (it->last_response) return it;
+            if (best == b.replacements.end()) best = it;
+        }
+        return best;
+    }
+
+    update_result upsert(const node_contact& contact, time_point now, event ev) {
+        if (contact.id == own_) return {status::rejected, std::nullopt};
+        auto* b = &buckets_[bucket_for(contact.id)];
+        if (auto it = find(b->nodes, contact.id); it != b->nodes.end()) {
+            if (it->contact.endpoint != contact.endpoint) {
+                // Same ID elsewhere: a spoof, or a node that moved; only a bad entry yields.
+                if (state_of(*it, now) != node_state::bad) return {status::rejected, std::nullopt};
+                *it = entry{contact, {}, {}, {}, 0};
+                touch(*it, ev, now);
+                b->last_changed = now;
+                return {status::added, std::nullopt};
+            }
+            touch(*it, ev, now);
+            if (ev == event::response) b->last_changed = now;
+            return {status::updated, std::nullopt};
+        }
+
+        entry fresh{contact, {}, {}, {}, 0};
+        if (auto it = find(b->replacements, contact.id); it != b->replacements.end()) {
+            // Waiting newcomers are not verified by us unless they answered: those keep their ID.
+            if (it->contact.endpoint != contact.endpoint && it->last_response) return {status::rejected, std::nullopt};
+            if (it->contact.endpoint == contact.endpoint) fresh = *it;
+            b->replacements.erase(it);
+        }
+        touch(fresh, ev, now);
+
+        const auto is_bad = [](const entry& e) { return e.failures >= bad_after_failures; };
+        while (b->nodes.size() >= k_ && std::none_of(b->nodes.begin(), b->nodes.end(), is_bad) &&
+               b == &buckets_.back() && buckets_.size() < max_buckets) {
+            split();
+            b = &buckets_[bucket_for(contact.id)];
+        }
+        if (b->nodes.size() < k_) {
+            b->nodes.push_back(fresh);
+            b->last_changed = now;
+            return {status::added, std::nullopt};
+        }
+        if (const auto bad = std::find_if(b->nodes.begin(), b->nodes.end(), is_bad); bad != b->nodes.end()) {
+            *bad = fresh;
+            b->last_changed = now;
+            return {status::added, std::nullopt};
+        }
+        if (b->replacements.size() >= k_) b->replacements.erase(b->replacements.begin());
+        b->replacements.push_back(fresh);
+        return {status::cached, ping_candidate(*b, now)};
+    }
+
+    // The least recently seen questionable node with no ping of ours in flight.
+    static std::optional<node_contact> ping_candidate(bucket& b, time_point now) {
+        entry* oldest = nullptr;
+        for (auto& e : b.nodes) {
+            if (state_of(e, now) != node_state::questionable) continue;
+            if (e.pinged_at && now - *e.pinged_at < ping_pending_for) continue;
+            if (!oldest || last_seen(e) < last_seen(*oldest)) oldest = &e;
+        }
+        if (!oldest) return std::nullopt;
+        oldest->pinged_at = now;
+        return oldest->contact;
+    }
+
+    // The last bucket (ours) becomes two: the IDs sharing exactly `last` leading bits with ours
+    // stay, the deeper ones move to the new last bucket. Each half refills from its cache.
+    void split() {
+        const std::size_t last = buckets_.size() - 1;
+        buckets_.emplace_back();
+        auto& low = buckets_[last];
+        auto& high = buckets_.back();
+        high.last_changed = low.last_changed;
+        const auto moves = [&](const entry& e) { return common_prefix_length(own_, e.contact.id) > last; };
+        for (const auto list : {&bucket::nodes, &bucket::replacements}) {
+            auto& from = low.*list;
+            const auto mid = std::stable_partition(from.begin(), from.end(), [&](const entry& e) { return !moves(e); });
+            (high.*list).assign(mid, from.end());
+            from.erase(mid, from.end());
+        }
+        for (auto* b : {&low, &high}) {
+            while (b->nodes.size() < k_) {
+                const auto r = best_replacement(*b);
+                if (r == b->replacements.end()) break;
+                b->nodes.push_back(*r);
+                b->replacements.erase(r);
+            }
+        }
+    }
+
+    template <class Generator>
+    node_id random_id_in(std::size_t index, Generator& gen) const {
+        std::uniform_int_distribution<unsigned> byte(0, 255);
+        node_id id;
+        for (auto& x : id.bytes()) x = static_cast<std::uint8_t>(byte(gen));
+        // Bucket i < last: our first i bits, then bit i flipped. Last: our first `last` bits.
+        const bool is_last = index == buckets_.size() - 1;
+        const std::size_t prefix = is_last ? index : index + 1;
+        for (std::size_t i = 0; i < prefix; ++i) {
+            const bool bit = own_.bit(i) != (!is_last && i == index);
+            const auto mask = static_cast<std::uint8_t>(0x80u >> (i % 8));
+            auto& x = id.bytes()[i / 8];
+            x = static_cast<std::uint8_t>(bit ? (x | mask) : (x & ~mask));
+        }
+        return id;
+    }
+
+    node_id own_;
+    std::size_t k_;
+    std::vector<bucket> buckets_;  // at most max_buckets
+};
+
+}  // namespace librats::dht
+
+#endif
+// ---- end <librats/dht/routing_table.hpp>
 // ---- begin <librats/discovery/static_peers.hpp>
 #ifndef LIBRATS_DISCOVERY_STATIC_PEERS_HPP
 #define LIBRATS_DISCOVERY_STATIC_PEERS_HPP
