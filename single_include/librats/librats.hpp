@@ -1773,9 +1773,10 @@ public:
         owner_->on_closed(self, ec);
         if (mode == close_mode::abort) return finish_close();
         linger_timer_.expires_after(owner_->options().close_linger);
-        linger_timer_.async_wait(bound_handler<peer_session, std::error_code>(self, [](peer_session& s, std::error_code timer_ec) {
-            if (!timer_ec) s.finish_close();
-        }));
+        linger_timer_.async_wait(
+            bound_handler<peer_session, std::error_code>(self, [](peer_session& s, std::error_code timer_ec) {
+                if (!timer_ec) s.finish_close();
+            }));
         if (!read_pending_) wait_readable();
         if (mode == close_mode::linger) return Transport::shutdown_send(stream_);
         const bool local = ec == errc::closed_by_request || ec == errc::shutting_down;
@@ -1842,7 +1843,7 @@ private:
 
     void write_handshake_bytes(hs_step then) {
         hs_write_then_ = then;
-        asio::async_write(stream_, asio::buffer(hs_out_), io_handler(this->shared_from_this(), [](peer_session& s, std::error_code ec, std::size_t n) {
+        const auto on_written = [](peer_session& s, std::error_code ec, std::size_t n) {
             s.owner_->counters().bytes_sent += n;
             s.hs_out_.clear();
             if (s.state_ != state::handshaking) return;
@@ -1850,18 +1851,20 @@ private:
             if (s.hs_write_then_ == hs_step::refused) return s.close(make_error_code(s.refusal_), close_mode::linger);
             if (s.hs_write_then_ == hs_step::preamble) return s.read_handshake_bytes(hs_step::preamble);
             s.handshake_step();
-        }));
+        };
+        asio::async_write(stream_, asio::buffer(hs_out_), io_handler(this->shared_from_this(), on_written));
     }
 
     void read_handshake_bytes(hs_step step, std::size_t size = 0) {
         hs_read_step_ = step;
         hs_in_.resize(step == hs_step::preamble ? wire::preamble_size : step == hs_step::length ? 2 : size);
-        asio::async_read(stream_, asio::buffer(hs_in_), io_handler(this->shared_from_this(), [](peer_session& s, std::error_code ec, std::size_t n) {
+        const auto on_read = [](peer_session& s, std::error_code ec, std::size_t n) {
             s.owner_->counters().bytes_received += n;
             if (s.state_ != state::handshaking) return;
             if (ec) return s.close(ec == asio::error::eof ? make_error_code(errc::peer_closed) : ec, close_mode::abort);
             s.on_handshake_bytes(s.hs_read_step_);
-        }));
+        };
+        asio::async_read(stream_, asio::buffer(hs_in_), io_handler(this->shared_from_this(), on_read));
     }
 
     void on_handshake_bytes(hs_step step) {
@@ -2128,9 +2131,10 @@ private:
             consume_gathered(first);
             write_batch_size_ = batch_size;
             write_direct_bytes_ = first;
-            asio::async_write(stream_, gather_, io_handler(this->shared_from_this(), [](peer_session& s, std::error_code ec, std::size_t n) {
+            const auto on_written = [](peer_session& s, std::error_code ec, std::size_t n) {
                 if (s.finish_write(ec, s.write_direct_bytes_ + n, s.write_batch_size_)) s.start_write();
-            }));
+            };
+            asio::async_write(stream_, gather_, io_handler(this->shared_from_this(), on_written));
             return;
         }
     }
