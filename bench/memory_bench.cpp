@@ -154,11 +154,8 @@ int open_peer(std::uint16_t port, int index, bool encrypted) {
         const auto s = noise_suite::generate_keypair();
         hello.peer_id = noise_xx<>::peer_id_from_public_key(s.pub);
         noise::handshake_state<noise_suite> handshake;
-        std::string prologue = protocol_name;
-        prologue.push_back(static_cast<char>(protocol_version));
-        prologue.push_back(static_cast<char>(crypto_id));
         std::string message;
-        ok = !handshake.initialize(noise::patterns::XX, true, prologue, &s) && !handshake.write_message({}, message);
+        ok = !handshake.initialize(noise::patterns::XX, true, wire::handshake_prologue(crypto_id), &s) && !handshake.write_message({}, message);
         append_unit(out, message);
         ok = ok && write_all(fd, out.data(), out.size()) && read_all(fd, reply, sizeof reply) &&
              read_unit(fd, message) && !handshake.read_message(message, remote);

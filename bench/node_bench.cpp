@@ -530,8 +530,16 @@ BENCHMARK(BM_json_small_rate)->Iterations(1)->UseManualTime()->Unit(benchmark::k
 
 constexpr std::size_t rtt_size = 1024;
 
-// ratio_vs_raw here is librats' round-trip time over raw TCP's: lower is better.
-void set_rtt_counters(benchmark::State& state, const paired_rounds& p) {
+// Rounds of raw TCP ping-pong and of `node_round`, reported as round-trip times. ratio_vs_raw
+// here is librats' round-trip time over raw TCP's: lower is better.
+template <class NodeRound>
+void rtt_rounds(benchmark::State& state, NodeRound&& node_round) {
+    paired_rounds p;
+    for (auto _ : state) {
+        p = run_rounds([&] { return raw_ping_pong(rtt_size, baseline_budget); }, node_round);
+        state.SetIterationTime(p.node.seconds);
+    }
+    if (report_error(state, p.error)) return;
     state.SetItemsProcessed(static_cast<std::int64_t>(p.node.messages));
     state.counters["rtt_us"] = 1e6 / rate_of(p.node);
     state.counters["raw_rtt_us"] = 1e6 / rate_of(p.base);
@@ -588,13 +596,7 @@ void BM_rtt_1KiB(benchmark::State& state) {
         r.messages = round_trips.load() - before;
         return r;
     };
-    paired_rounds p;
-    for (auto _ : state) {
-        p = run_rounds([&] { return raw_ping_pong(rtt_size, baseline_budget); }, node_round);
-        state.SetIterationTime(p.node.seconds);
-    }
-    if (report_error(state, p.error)) return;
-    set_rtt_counters(state, p);
+    rtt_rounds(state, node_round);
 }
 BENCHMARK(BM_rtt_1KiB)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
 
@@ -629,13 +631,7 @@ void BM_rtt_1KiB_caller_thread(benchmark::State& state) {
         r.seconds = seconds_between(t0, bench_clock::now());
         return r;
     };
-    paired_rounds p;
-    for (auto _ : state) {
-        p = run_rounds([&] { return raw_ping_pong(rtt_size, baseline_budget); }, node_round);
-        state.SetIterationTime(p.node.seconds);
-    }
-    if (report_error(state, p.error)) return;
-    set_rtt_counters(state, p);
+    rtt_rounds(state, node_round);
 }
 BENCHMARK(BM_rtt_1KiB_caller_thread)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
 

@@ -1496,6 +1496,15 @@ inline preamble make_preamble(std::uint8_t crypto_id, std::uint8_t refusal = 0) 
     return {'R', 'A', 'T', 'S', static_cast<unsigned char>(protocol_version), crypto_id, refusal, 0};
 }
 
+// The handshake's prologue (docs/PROTOCOL.md, section 2): "librats", the protocol version, the
+// crypto id. Binds the handshake to the protocol and the crypto both sides announced.
+inline std::string handshake_prologue(std::uint8_t crypto_id) {
+    std::string prologue = protocol_name;
+    prologue.push_back(static_cast<char>(protocol_version));
+    prologue.push_back(static_cast<char>(crypto_id));
+    return prologue;
+}
+
 struct preamble_info {
     unsigned version = 0;
     std::uint8_t crypto_id = 0;
@@ -1674,7 +1683,8 @@ public:
             refusal_ = static_cast<errc>(refusal);
             return write_handshake_bytes(hs_step::refused);
         }
-        hs_.emplace(owner_->crypto(), info_.outbound, prologue(), wire::encode_hello(local_hello_));
+        hs_.emplace(owner_->crypto(), info_.outbound, wire::handshake_prologue(owner_->crypto().wire_id()),
+                    wire::encode_hello(local_hello_));
         if (info_.outbound && !append_handshake_message()) return;
         write_handshake_bytes(hs_step::preamble);
     }
@@ -1810,14 +1820,6 @@ public:
     }
 
 private:
-    std::string prologue() const {
-        // Binds the handshake to the protocol and the crypto both sides announced.
-        std::string p = protocol_name;
-        p.push_back(static_cast<char>(protocol_version));
-        p.push_back(static_cast<char>(owner_->crypto().wire_id()));
-        return p;
-    }
-
     bool append_handshake_message() {
         std::string message;
         if (auto ec = hs_->write_message(message)) {

@@ -27,31 +27,15 @@ from dissononce.processing.impl.cipherstate import CipherState
 from dissononce.processing.impl.handshakestate import HandshakeState
 from dissononce.processing.impl.symmetricstate import SymmetricState
 
+# A unit is one handshake message or one record: a 2-byte big-endian length, then the bytes.
+from dissononce_peer import read_exactly, receive_message as receive_unit, send_message as send_unit
+
 VERSION = 1
 CRYPTO_ID = 1  # Noise_XX_25519_ChaChaPoly_SHA256
 PREAMBLE = b"RATS" + bytes([VERSION, CRYPTO_ID, 0, 0])
 PROLOGUE = b"librats" + bytes([VERSION, CRYPTO_ID])
 MAX_RECORD_PLAINTEXT = 65535 - 16
 BINARY, JSON, REKEY = 0x01, 0x03, 0x13
-
-
-def read_exactly(conn, size):
-    data = bytearray()
-    while len(data) < size:
-        chunk = conn.recv(size - len(data))
-        if not chunk:
-            raise EOFError("the node closed the connection")
-        data += chunk
-    return bytes(data)
-
-
-def send_unit(conn, body):
-    conn.sendall(struct.pack(">H", len(body)) + body)
-
-
-def receive_unit(conn):
-    (length,) = struct.unpack(">H", read_exactly(conn, 2))
-    return read_exactly(conn, length)
 
 
 def peer_id_of(public_key):

@@ -126,7 +126,8 @@ public:
             refusal_ = static_cast<errc>(refusal);
             return write_handshake_bytes(hs_step::refused);
         }
-        hs_.emplace(owner_->crypto(), info_.outbound, prologue(), wire::encode_hello(local_hello_));
+        hs_.emplace(owner_->crypto(), info_.outbound, wire::handshake_prologue(owner_->crypto().wire_id()),
+                    wire::encode_hello(local_hello_));
         if (info_.outbound && !append_handshake_message()) return;
         write_handshake_bytes(hs_step::preamble);
     }
@@ -262,14 +263,6 @@ public:
     }
 
 private:
-    std::string prologue() const {
-        // Binds the handshake to the protocol and the crypto both sides announced.
-        std::string p = protocol_name;
-        p.push_back(static_cast<char>(protocol_version));
-        p.push_back(static_cast<char>(owner_->crypto().wire_id()));
-        return p;
-    }
-
     bool append_handshake_message() {
         std::string message;
         if (auto ec = hs_->write_message(message)) {

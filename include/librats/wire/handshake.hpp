@@ -32,6 +32,15 @@ inline preamble make_preamble(std::uint8_t crypto_id, std::uint8_t refusal = 0) 
     return {'R', 'A', 'T', 'S', static_cast<unsigned char>(protocol_version), crypto_id, refusal, 0};
 }
 
+// The handshake's prologue (docs/PROTOCOL.md, section 2): "librats", the protocol version, the
+// crypto id. Binds the handshake to the protocol and the crypto both sides announced.
+inline std::string handshake_prologue(std::uint8_t crypto_id) {
+    std::string prologue = protocol_name;
+    prologue.push_back(static_cast<char>(protocol_version));
+    prologue.push_back(static_cast<char>(crypto_id));
+    return prologue;
+}
+
 struct preamble_info {
     unsigned version = 0;
     std::uint8_t crypto_id = 0;
