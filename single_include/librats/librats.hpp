@@ -4356,13 +4356,11 @@ public:
 
     // Not while a node using this policy runs: the key is its identity.
     void generate_static_key() {
-        static_ = Suite::generate_keypair();
-        peer_id_ = peer_id_from_public_key(static_.pub);
+        use_static_key(Suite::generate_keypair());
     }
 
     void set_static_private_key(const key& private_key) {
-        static_ = Suite::keypair_from_private(private_key.data());
-        peer_id_ = peer_id_from_public_key(static_.pub);
+        use_static_key(Suite::keypair_from_private(private_key.data()));
     }
     // The caller owns (and should wipe) the copy.
     key static_private_key() const {
@@ -4376,8 +4374,7 @@ public:
     bool set_static_private_key_hex(std::string_view hex) {
         typename Suite::template secret<Suite::dh_len> bytes;
         if (!detail::from_hex(hex, bytes.data(), bytes.size())) return false;
-        static_ = Suite::keypair_from_private(bytes.data());
-        peer_id_ = peer_id_from_public_key(static_.pub);
+        use_static_key(Suite::keypair_from_private(bytes.data()));
         return true;
     }
     std::string static_private_key_hex() const { return detail::to_hex(static_.priv.data(), Suite::dh_len); }
@@ -4517,6 +4514,12 @@ public:
     };
 
 private:
+    // The key is the identity: the peer ID follows it.
+    void use_static_key(const typename Suite::keypair& keypair) {
+        static_ = keypair;
+        peer_id_ = peer_id_from_public_key(static_.pub);
+    }
+
     typename Suite::keypair static_;
     std::string peer_id_;
     std::atomic<bool> enabled_{true};

@@ -16,6 +16,7 @@
 // echoes binary messages, and on "bye" prints a JSON report and exits.
 
 #include <librats/crypto/noise_xx.hpp>
+#include <librats/detail/hex.hpp>
 #include <librats/node.hpp>
 #include <librats/noise/botan_suite.hpp>
 #include <librats/noise/cipher_state.hpp>
@@ -58,20 +59,10 @@ std::vector<step> parse_schedule(const std::string& text) {
     return steps;
 }
 
-std::string hex(const unsigned char* data, std::size_t size) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    for (std::size_t i = 0; i < size; ++i) {
-        out.push_back(digits[data[i] >> 4]);
-        out.push_back(digits[data[i] & 0xf]);
-    }
-    return out;
-}
-
 nlohmann::json digest(const std::string& payload) {
     unsigned char h[suite::hash_len];
     suite::hash({{reinterpret_cast<const unsigned char*>(payload.data()), payload.size()}}, h);
-    return nlohmann::json::array({payload.size(), hex(h, sizeof h)});
+    return nlohmann::json::array({payload.size(), librats::detail::to_hex(h, sizeof h)});
 }
 
 void send_message(tcp::socket& socket, const std::string& message) {
@@ -147,9 +138,9 @@ int run(bool initiator, unsigned short port, const std::vector<step>& schedule) 
     const auto h = handshake.handshake_hash();
     const auto& rs = *handshake.remote_static();
     std::cout << nlohmann::json{{"implementation", "librats"},
-                                {"handshake_hash", hex(h.data(), h.size())},
-                                {"local_static", hex(s.pub.data(), s.pub.size())},
-                                {"remote_static", hex(rs.data(), rs.size())},
+                                {"handshake_hash", librats::detail::to_hex(h.data(), h.size())},
+                                {"local_static", librats::detail::to_hex(s.pub.data(), s.pub.size())},
+                                {"remote_static", librats::detail::to_hex(rs.data(), rs.size())},
                                 {"sent", sent},
                                 {"received", received}}
               << std::endl;

@@ -1,33 +1,27 @@
 #ifndef LIBRATS_TESTS_NOISE_HEX_HPP
 #define LIBRATS_TESTS_NOISE_HEX_HPP
 
-#include <cstddef>
+// Hex of any length for the test vectors, on top of librats' own hex helpers.
+
+#include <librats/detail/hex.hpp>
+
+#include <stdexcept>
 #include <string>
 #include <string_view>
 
 namespace librats::test {
 
+// Even-length hex (the vectors' format) to bytes; throws on anything else.
 inline std::string from_hex(std::string_view hex) {
-    const auto nibble = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
     std::string out(hex.size() / 2, '\0');
-    for (std::size_t i = 0; i < out.size(); ++i)
-        out[i] = static_cast<char>(nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]));
-    return out;
-}
-
-inline std::string to_hex(std::string_view bytes) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::string out;
-    for (const unsigned char c : bytes) {
-        out.push_back(digits[c >> 4]);
-        out.push_back(digits[c & 0xf]);
-    }
+    if (!detail::from_hex(hex, reinterpret_cast<unsigned char*>(out.data()), out.size()))
+        throw std::invalid_argument("not hex: " + std::string(hex));
     return out;
 }
 
 template <class Bytes>
 std::string to_hex_bytes(const Bytes& bytes) {
-    return to_hex(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    return detail::to_hex(bytes.data(), bytes.size());
 }
 
 }  // namespace librats::test

@@ -16,7 +16,7 @@ namespace librats::noise {
 namespace {
 
 using test::from_hex;
-using test::to_hex;
+using detail::to_hex;
 using test::to_hex_bytes;
 
 constexpr std::size_t expected_vectors = 9;  // {XX, IK, NN} x {SHA256, BLAKE2b, SHA512}
