@@ -15,6 +15,7 @@
 #include <librats/crypto/noise_xx.hpp>
 #include <librats/crypto/plaintext.hpp>
 #include <librats/dht/bencode.hpp>
+#include <librats/dht/engine.hpp>
 #include <librats/dht/krpc.hpp>
 #include <librats/dht/node_id.hpp>
 #include <librats/dht/routing_table.hpp>

@@ -169,6 +169,24 @@ public:
         return std::min(common_prefix_length(own_, id), buckets_.size() - 1);
     }
 
+    // A random ID inside bucket index's range (a lookup target that refreshes that bucket).
+    template <class Generator>
+    node_id random_id_in(std::size_t index, Generator& gen) const {
+        std::uniform_int_distribution<unsigned> byte(0, 255);
+        node_id id;
+        for (auto& x : id.bytes()) x = static_cast<std::uint8_t>(byte(gen));
+        // Bucket i < last: our first i bits, then bit i flipped. Last: our first `last` bits.
+        const bool is_last = index == buckets_.size() - 1;
+        const std::size_t prefix = is_last ? index : index + 1;
+        for (std::size_t i = 0; i < prefix; ++i) {
+            const bool bit = own_.bit(i) != (!is_last && i == index);
+            const auto mask = static_cast<std::uint8_t>(0x80u >> (i % 8));
+            auto& x = id.bytes()[i / 8];
+            x = static_cast<std::uint8_t>(bit ? (x | mask) : (x & ~mask));
+        }
+        return id;
+    }
+
 private:
     enum class event { hearsay, query, response };
 
@@ -310,22 +328,6 @@ private:
         }
     }
 
-    template <class Generator>
-    node_id random_id_in(std::size_t index, Generator& gen) const {
-        std::uniform_int_distribution<unsigned> byte(0, 255);
-        node_id id;
-        for (auto& x : id.bytes()) x = static_cast<std::uint8_t>(byte(gen));
-        // Bucket i < last: our first i bits, then bit i flipped. Last: our first `last` bits.
-        const bool is_last = index == buckets_.size() - 1;
-        const std::size_t prefix = is_last ? index : index + 1;
-        for (std::size_t i = 0; i < prefix; ++i) {
-            const bool bit = own_.bit(i) != (!is_last && i == index);
-            const auto mask = static_cast<std::uint8_t>(0x80u >> (i % 8));
-            auto& x = id.bytes()[i / 8];
-            x = static_cast<std::uint8_t>(bit ? (x | mask) : (x & ~mask));
-        }
-        return id;
-    }
 
     node_id own_;
     std::size_t k_;
