@@ -7,6 +7,7 @@
 
 #include <librats/config.hpp>
 #include <librats/detail/address.hpp>
+#include <librats/discovery/dht.hpp>
 #include <librats/detail/handler_slot.hpp>
 #include <librats/log.hpp>
 #include <librats/node.hpp>
@@ -102,6 +103,12 @@ public:
             io_.restart();
             thread_ = std::thread([this] { io_.run(); });
         }
+        // The node starts its discovery modules on its strand: wait for that, so that
+        // start_dht_discovery() and the like work as soon as start() returns.
+        auto started = std::make_shared<std::promise<void>>();
+        auto done = started->get_future();
+        asio::post(node_.get_executor(), [started] { started->set_value(); });
+        done.wait();
         return true;
     }
 
@@ -247,7 +254,7 @@ public:
                 {"listen_port", node_.listen_port()},
                 {"our_peer_id", node_.peer_id()},
                 {"encryption_enabled", node_.crypto().encrypted()},
-                {"dht_running", false},
+                {"dht_running", dht_running()},
                 {"mdns_running", false},
                 {"bytes_sent", s.bytes_sent},
                 {"bytes_received", s.bytes_received},
@@ -259,6 +266,32 @@ public:
                 {"peers_dropped", s.peers_dropped},
                 {"sends_rejected", s.sends_rejected},
                 {"writes", s.writes}};
+    }
+
+    // ---- DHT (the composition needs a dht_discovery module, as librats::node has). Give
+    // bootstrap nodes before start_dht_discovery(); with none, the public routers are used.
+    // A hash is 40 hex digits (an info-hash) or any string, which is hashed with SHA-1.
+
+    bool start_dht_discovery(int dht_port = 6881) {
+        if (dht_port < 0 || dht_port > 65535) return false;
+        const auto ec = dht_module().enable(static_cast<std::uint16_t>(dht_port));
+        if (ec) node_.log().warn("start_dht_discovery: ", ec.message());
+        return !ec;
+    }
+    void stop_dht_discovery() { dht_module().disable(); }
+    bool is_dht_running() const { return dht_module().running(); }
+    std::size_t get_dht_routing_table_size() const { return dht_module().routing_table_size(); }
+    void add_dht_bootstrap_node(const std::string& host, int port) {
+        if (port > 0 && port <= 65535) dht_module().add_bootstrap_node(host, static_cast<std::uint16_t>(port));
+    }
+    // The callback gets the peers as "ip:port" once the lookup ends (on the network thread).
+    bool find_peers_by_hash(const std::string& content_hash,
+                            std::function<void(const std::vector<std::string>&)> callback) {
+        return dht_module().find_peers(content_hash, std::move(callback));
+    }
+    // port 0: our TCP listen port.
+    bool announce_for_hash(const std::string& content_hash, std::uint16_t port = 0) {
+        return dht_module().announce(content_hash, port);
     }
 
     // ---- encryption (Noise XX, on by default). The key is the node's static X25519 private key,
@@ -355,6 +388,20 @@ private:
                                                 decltype(bool{std::declval<C&>().set_static_private_key_hex("")})>>
         : std::true_type {};
     static constexpr bool has_switchable_encryption = switchable_encryption<typename Node::crypto_type>::value;
+
+    static constexpr bool has_dht = Node::template has_module<dht_discovery>;
+    dht_discovery& dht_module() {
+        static_assert(has_dht, "RatsClient: DHT calls need a dht_discovery module in the node's composition");
+        return node_.template get<dht_discovery>();
+    }
+    const dht_discovery& dht_module() const {
+        static_assert(has_dht, "RatsClient: DHT calls need a dht_discovery module in the node's composition");
+        return node_.template get<dht_discovery>();
+    }
+    bool dht_running() const {
+        if constexpr (has_dht) return dht_module().running();
+        return false;
+    }
 
     bool refuse_identity_change_while_running() const {
         if (!node_.is_running()) return false;

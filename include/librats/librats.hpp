@@ -6,7 +6,7 @@
 //   librats::node        basic_node over TCP, Noise XX encrypted, with the default discovery modules
 //   librats::RatsClient  the seed API over librats::node, with its own network thread
 //   librats::memory_transport  an in-process network with fault injection, for tests
-//   librats::dht::...    the mainline DHT's codecs and routing table (the dht module is coming)
+//   librats::dht_discovery  the mainline DHT (BEP 5) as a discovery module; librats::dht::... its parts
 //
 // Compose your own with basic_node<Transport, Crypto, Discovery...> (librats/node.hpp).
 
@@ -16,9 +16,12 @@
 #include <librats/crypto/plaintext.hpp>
 #include <librats/dht/bencode.hpp>
 #include <librats/dht/engine.hpp>
+#include <librats/dht/info_hash.hpp>
+#include <librats/dht/udp_node.hpp>
 #include <librats/dht/krpc.hpp>
 #include <librats/dht/node_id.hpp>
 #include <librats/dht/routing_table.hpp>
+#include <librats/discovery/dht.hpp>
 #include <librats/discovery/static_peers.hpp>
 #include <librats/error.hpp>
 #include <librats/log.hpp>
@@ -30,7 +33,7 @@
 
 namespace librats {
 
-using node = basic_node<tcp_transport, noise_xx<>, static_peers>;
+using node = basic_node<tcp_transport, noise_xx<>, static_peers, dht_discovery>;
 using RatsClient = basic_rats_client<node>;
 
 }  // namespace librats

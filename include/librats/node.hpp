@@ -33,6 +33,7 @@
 #include <string_view>
 #include <system_error>
 #include <tuple>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -199,6 +200,11 @@ public:
     // A discovery module of this node, e.g. node.get<static_peers>().add_peer("host", 8080).
     template <class Module>
     Module& get() noexcept { return std::get<Module>(impl_->discovery()); }
+    template <class Module>
+    const Module& get() const noexcept { return std::get<Module>(impl_->discovery()); }
+    // Whether Module is one of this node's discovery modules.
+    template <class Module>
+    static constexpr bool has_module = (std::is_same_v<Module, Discovery> || ...);
 
 private:
     static constexpr wire::frame_type frame_type_of(data_kind kind) noexcept {

@@ -8,7 +8,7 @@
 //   librats::node        basic_node over TCP, Noise XX encrypted, with the default discovery modules
 //   librats::RatsClient  the seed API over librats::node, with its own network thread
 //   librats::memory_transport  an in-process network with fault injection, for tests
-//   librats::dht::...    the mainline DHT's codecs and routing table (the dht module is coming)
+//   librats::dht_discovery  the mainline DHT (BEP 5) as a discovery module; librats::dht::... its parts
 //
 // Compose your own with basic_node<Transport, Crypto, Discovery...> (librats/node.hpp).
 
@@ -125,637 +125,38 @@ inline bool parse_host_port(std::string_view text, host_port& out) {
 
 #endif
 // ---- end <librats/detail/address.hpp>
-// ---- begin <librats/detail/handler_slot.hpp>
-#ifndef LIBRATS_DETAIL_HANDLER_SLOT_HPP
-#define LIBRATS_DETAIL_HANDLER_SLOT_HPP
+// ---- begin <librats/discovery/dht.hpp>
+#ifndef LIBRATS_DISCOVERY_DHT_HPP
+#define LIBRATS_DISCOVERY_DHT_HPP
 
-#include <memory>
-#include <mutex>
-#include <utility>
+// The mainline DHT as a Discovery module: a BEP 5 node on UDP (dht::udp_node) that joins through
+// bootstrap nodes, answers the network, and finds librats peers. While enabled it announces our
+// TCP port under a discovery key and dials the peers announced there, every discovery_interval.
+// It runs only between enable() and disable() (RatsClient: start_dht_discovery), not from the
+// node's start alone. With no bootstrap node configured it joins through the public routers.
+// Handlers run on the node's strand.
 
-namespace librats::detail {
+// ---- begin <librats/dht/engine.hpp>
+#ifndef LIBRATS_DHT_ENGINE_HPP
+#define LIBRATS_DHT_ENGINE_HPP
 
-// A user callback that one thread may replace while another calls it. Callers take a counted
-// snapshot and call it without the lock held, so a callback replaced mid-call finishes safely
-// and a callback may replace itself.
-template <class Function>
-class handler_slot {
-public:
-    void set(Function function) {
-        auto shared = function ? std::make_shared<const Function>(std::move(function)) : nullptr;
-        std::lock_guard<std::mutex> lock(mutex_);
-        function_ = std::move(shared);
-    }
+// A BEP 5 DHT node without I/O: it answers every query type, runs iterative lookups
+// (find_node, get_peers, announce_peer), keeps the routing table, write tokens and announced
+// peers, and times out its own queries. Packets go out through a send function and come in
+// through receive(); the caller passes the time to every call and calls tick() at
+// next_deadline(). A node serves one address family (BEP 32 keeps IPv4 and IPv6 apart).
+// Handlers run inside the call that completes them; they may call back into the engine.
 
-    std::shared_ptr<const Function> get() const {
-        std::lock_guard<std::mutex> lock(mutex_);
-        return function_;
-    }
+// ---- begin <librats/dht/bencode.hpp>
+#ifndef LIBRATS_DHT_BENCODE_HPP
+#define LIBRATS_DHT_BENCODE_HPP
 
-private:
-    mutable std::mutex mutex_;
-    std::shared_ptr<const Function> function_;
-};
-
-}  // namespace librats::detail
-
-#endif
-// ---- end <librats/detail/handler_slot.hpp>
-// ---- begin <librats/log.hpp>
-#ifndef LIBRATS_LOG_HPP
-#define LIBRATS_LOG_HPP
-
-
-#include <atomic>
-#include <functional>
-#include <iostream>
-#include <sstream>
-#include <string>
-#include <string_view>
-
-namespace librats {
-
-enum class log_level : int { trace, debug, info, warn, error, off };
-
-inline const char* to_string(log_level level) noexcept {
-    switch (level) {
-    case log_level::trace: return "TRACE";
-    case log_level::debug: return "DEBUG";
-    case log_level::info: return "INFO";
-    case log_level::warn: return "WARN";
-    case log_level::error: return "ERROR";
-    case log_level::off: return "OFF";
-    }
-    return "?";
-}
-
-// Per-node logger. The level check is one relaxed atomic load, and a message whose level is
-// disabled is never formatted. The sink may be replaced from any thread.
-class logger {
-public:
-    using sink_type = std::function<void(log_level, std::string_view component, std::string_view message)>;
-
-    logger() = default;
-    explicit logger(std::string component) : component_(std::move(component)) {}
-
-    void set_level(log_level level) noexcept { level_.store(level, std::memory_order_relaxed); }
-    log_level level() const noexcept { return level_.load(std::memory_order_relaxed); }
-    bool enabled(log_level level) const noexcept { return level != log_level::off && level >= this->level(); }
-
-    // An empty sink restores the default: one line per message on stderr.
-    void set_sink(sink_type sink) { sink_.set(std::move(sink)); }
-
-    template <class... Args>
-    void log(log_level level, const Args&... args) const {
-        if (!enabled(level)) return;
-        std::ostringstream out;
-        (out << ... << args);
-        emit(level, out.str());
-    }
-
-    template <class... Args> void trace(const Args&... args) const { log(log_level::trace, args...); }
-    template <class... Args> void debug(const Args&... args) const { log(log_level::debug, args...); }
-    template <class... Args> void info(const Args&... args) const { log(log_level::info, args...); }
-    template <class... Args> void warn(const Args&... args) const { log(log_level::warn, args...); }
-    template <class... Args> void error(const Args&... args) const { log(log_level::error, args...); }
-
-private:
-    void emit(log_level level, const std::string& message) const {
-        if (const auto sink = sink_.get()) {
-            (*sink)(level, component_, message);
-            return;
-        }
-        std::ostringstream line;
-        line << "[librats] " << to_string(level) << ' ' << component_ << ": " << message << '\n';
-        std::cerr << line.str();
-    }
-
-    std::string component_ = "node";
-    std::atomic<log_level> level_{log_level::warn};
-    detail::handler_slot<sink_type> sink_;
-};
-
-}  // namespace librats
-
-#endif
-// ---- end <librats/log.hpp>
-// ---- begin <librats/node.hpp>
-#ifndef LIBRATS_NODE_HPP
-#define LIBRATS_NODE_HPP
-
-// basic_node<Transport, Crypto, Discovery...>: a peer-to-peer node composed from policies.
+// Bencode (BEP 3): a strict decoder that accepts only canonical input, and a canonical encoder.
 //
-// Threads: the node runs on a strand of the executor it is given. Every member function may be
-// called from any thread. Every handler and completion of the node runs on that strand unless
-// the completion token names another executor; handlers must not block it.
-//
-// Lifetime: the handle may be destroyed at any time (it stops the node); handlers already
-// queued may still run until the strand processes the stop, so wait for async_stop() before
-// destroying what your handlers use.
+// decode() parses into a document: a flat, pre-order array of tokens whose strings are views
+// into the input, so the caller keeps the input alive while reading the document. A document
+// reused across calls keeps its capacity: decoding then allocates nothing.
 
-// ---- begin <librats/concepts/crypto.hpp>
-#ifndef LIBRATS_CONCEPTS_CRYPTO_HPP
-#define LIBRATS_CONCEPTS_CRYPTO_HPP
-
-// Crypto: how a connection is secured. plaintext and noise_xx<Suite> model it.
-// Minimal shape (see crypto/plaintext.hpp for a full model):
-//
-//   struct my_crypto {
-//     std::uint8_t wire_id() const;                // announced in the preamble; both ends must agree
-//     bool encrypted() const;                      // whether connections made now are encrypted
-//     const std::string& local_peer_id() const;    // our identity as peers will see it
-//     class cipher {                               // one per established connection, both directions
-//       std::size_t tag_size() const;              // bytes a sealed record grows by
-//       static constexpr bool is_identity;         // true if seal/open never change anything
-//       std::error_code seal(unsigned char* data, std::size_t size, unsigned char* tag_out);   // in place
-//       std::error_code open(unsigned char* data, std::size_t size_with_tag);   // in place
-//     };
-//     class handshake {                            // sans-I/O: the node moves the messages
-//       enum class action { write, read, done };
-//       handshake(const my_crypto&, bool initiator, std::string_view prologue, std::string local_payload);
-//       action next() const;
-//       std::error_code write_message(std::string& out);        // appends the next message
-//       std::error_code read_message(std::string_view message);
-//       const std::string& remote_payload() const;              // valid once done
-//       std::string authenticated_peer_id() const;              // "" if the crypto proves no identity
-//       cipher split();
-//     };
-//   };
-//
-// wire_id(), encrypted() and tag_size() are run-time values so that one policy can switch
-// encryption on and off (RatsClient::set_encryption_enabled) before the node starts.
-//
-// Optional members the node uses when present (crypto/noise_xx.hpp has them):
-//   cipher::rekey_send(), cipher::rekey_receive() -> std::error_code    (Noise §11.3 rekey)
-//   handshake::handshake_hash(), handshake::remote_static_key() -> std::string of raw bytes
-
-#include <cstddef>
-#include <cstdint>
-#include <string>
-#include <string_view>
-#include <system_error>
-#include <type_traits>
-#include <utility>
-
-namespace librats::concepts {
-
-namespace detail {
-
-template <class C, class = void>
-struct has_crypto_identity : std::false_type {};
-template <class C>
-struct has_crypto_identity<C, std::void_t<decltype(std::uint8_t{std::declval<const C&>().wire_id()}),
-                                          decltype(bool{std::declval<const C&>().encrypted()}),
-                                          decltype(std::string{std::declval<const C&>().local_peer_id()})>>
-    : std::true_type {};
-
-template <class C, class = void>
-struct has_cipher : std::false_type {};
-template <class C>
-struct has_cipher<
-    C, std::void_t<decltype(std::size_t{std::declval<const typename C::cipher&>().tag_size()}),
-                   decltype(bool{C::cipher::is_identity}),
-                   decltype(std::error_code{std::declval<typename C::cipher&>().seal(
-                       std::declval<unsigned char*>(), std::size_t{}, std::declval<unsigned char*>())}),
-                   decltype(std::error_code{
-                       std::declval<typename C::cipher&>().open(std::declval<unsigned char*>(), std::size_t{})})>>
-    : std::true_type {};
-
-template <class C, class = void>
-struct has_handshake : std::false_type {};
-template <class C>
-struct has_handshake<
-    C, std::void_t<typename C::cipher,
-                   decltype(typename C::handshake(std::declval<const C&>(), true, std::string_view(), std::string())),
-                   decltype(std::declval<const typename C::handshake&>().next() == C::handshake::action::done),
-                   decltype(C::handshake::action::write), decltype(C::handshake::action::read),
-                   decltype(std::error_code{std::declval<typename C::handshake&>().write_message(
-                       std::declval<std::string&>())}),
-                   decltype(std::error_code{std::declval<typename C::handshake&>().read_message(std::string_view())}),
-                   decltype(std::string{std::declval<const typename C::handshake&>().remote_payload()}),
-                   decltype(std::string{std::declval<const typename C::handshake&>().authenticated_peer_id()})>>
-    : std::is_convertible<decltype(std::declval<typename C::handshake&>().split()), typename C::cipher> {};
-
-template <class Cipher, class = void>
-struct has_rekey : std::false_type {};
-template <class Cipher>
-struct has_rekey<Cipher, std::void_t<decltype(std::error_code{std::declval<Cipher&>().rekey_send()}),
-                                     decltype(std::error_code{std::declval<Cipher&>().rekey_receive()})>>
-    : std::true_type {};
-
-template <class Handshake, class = void>
-struct has_channel_binding : std::false_type {};
-template <class Handshake>
-struct has_channel_binding<Handshake,
-                           std::void_t<decltype(std::string{std::declval<const Handshake&>().handshake_hash()}),
-                                       decltype(std::string{std::declval<const Handshake&>().remote_static_key()})>>
-    : std::true_type {};
-
-}  // namespace detail
-
-// Optional members (see the top of this header).
-template <class Cipher>
-inline constexpr bool supports_rekey_v = detail::has_rekey<Cipher>::value;
-template <class Handshake>
-inline constexpr bool has_channel_binding_v = detail::has_channel_binding<Handshake>::value;
-
-template <class C>
-inline constexpr bool is_crypto_v = detail::has_crypto_identity<C>::value && detail::has_cipher<C>::value &&
-                                    detail::has_handshake<C>::value;
-
-template <class C>
-constexpr bool check_crypto() {
-    static_assert(detail::has_crypto_identity<C>::value,
-                  "Crypto: missing `wire_id()`, `encrypted()` or `local_peer_id()` "
-                  "(see librats/concepts/crypto.hpp)");
-    static_assert(detail::has_cipher<C>::value,
-                  "Crypto: missing `cipher` with tag_size(), is_identity, seal(data, size, tag) and open(data, size) "
-                  "returning std::error_code "
-                  "(see librats/concepts/crypto.hpp)");
-    static_assert(detail::has_handshake<C>::value,
-                  "Crypto: missing `handshake` with next(), write_message, read_message, remote_payload, "
-                  "authenticated_peer_id, split() (see librats/concepts/crypto.hpp)");
-    return true;
-}
-
-}  // namespace librats::concepts
-
-#endif
-// ---- end <librats/concepts/crypto.hpp>
-// ---- begin <librats/concepts/discovery.hpp>
-#ifndef LIBRATS_CONCEPTS_DISCOVERY_HPP
-#define LIBRATS_CONCEPTS_DISCOVERY_HPP
-
-// Discovery: a module the node starts and stops, that finds peers and reports them through the
-// discovery_context. Minimal shape (discovery/static_peers.hpp is a full model):
-//
-//   struct my_discovery {
-//     static constexpr const char* name = "my_discovery";          // for logs
-//     template <class Transport> void start(discovery_context<Transport>& ctx);   // on the strand
-//     void stop();                                                  // on the strand; cancels timers
-//     // optional, detected: void on_peer_connected(const peer_info&);
-//     //                     void on_peer_disconnected(const peer_info&, std::error_code);
-//   };
-//
-// It must be default-constructible; users configure it through node.get<my_discovery>().
-
-// ---- begin <librats/discovery/context.hpp>
-#ifndef LIBRATS_DISCOVERY_CONTEXT_HPP
-#define LIBRATS_DISCOVERY_CONTEXT_HPP
-
-// What a node offers its Discovery modules. A module keeps a reference to it between start()
-// and stop(); every call on it, and every handler it runs, is on the node's strand.
-
-
-#include <asio/any_io_executor.hpp>
-
-#include <cstddef>
-#include <cstdint>
-#include <functional>
-#include <string>
-#include <system_error>
-#include <utility>
-
-namespace librats {
-
-template <class Transport>
-class discovery_context {
-public:
-    using executor_type = asio::any_io_executor;
-    // Completion of connect(): the peer ID on success.
-    using connect_handler = std::function<void(std::error_code, const std::string& peer_id)>;
-
-    struct node_hooks {
-        std::function<void(const std::string& host, std::uint16_t port, connect_handler)> connect;
-        std::function<std::uint16_t()> listen_port;
-        std::function<std::size_t()> peer_count;
-        std::function<bool(const std::string& peer_id)> is_connected;
-    };
-
-    discovery_context(executor_type strand, Transport& transport, const logger& log, const node_options& options,
-                      std::string local_peer_id, node_hooks hooks)
-        : strand_(std::move(strand)),
-          transport_(transport),
-          log_(log),
-          options_(options),
-          local_peer_id_(std::move(local_peer_id)),
-          hooks_(std::move(hooks)) {}
-
-    // The node's strand: timers and sockets of a module run their handlers here.
-    executor_type get_executor() const { return strand_; }
-    Transport& transport() const noexcept { return transport_; }
-    const logger& log() const noexcept { return log_; }
-    const node_options& options() const noexcept { return options_; }
-    const std::string& local_peer_id() const noexcept { return local_peer_id_; }
-
-    std::uint16_t listen_port() const { return hooks_.listen_port(); }
-    std::size_t peer_count() const { return hooks_.peer_count(); }
-    bool is_connected(const std::string& peer_id) const { return hooks_.is_connected(peer_id); }
-
-    // Report a found peer: the node dials it (subject to max_peers) and completes on the strand.
-    void connect(const std::string& host, std::uint16_t port, connect_handler done) const {
-        hooks_.connect(host, port, std::move(done));
-    }
-
-private:
-    executor_type strand_;
-    Transport& transport_;
-    const logger& log_;
-    const node_options& options_;
-    std::string local_peer_id_;
-    node_hooks hooks_;
-};
-
-}  // namespace librats
-
-#endif
-// ---- end <librats/discovery/context.hpp>
-// ---- begin <librats/peer_info.hpp>
-#ifndef LIBRATS_PEER_INFO_HPP
-#define LIBRATS_PEER_INFO_HPP
-
-#include <chrono>
-#include <cstdint>
-#include <string>
-
-namespace librats {
-
-// How opaque bytes were sent: send_binary_* (binary) or send_to_peer_by_hash / broadcast_to_peers (text).
-enum class data_kind { binary, text };
-
-// An opaque handle naming one connection, unique within a node (the legacy socket_t).
-using connection_id = int;
-
-// A connected peer as the node reports it.
-struct peer_info {
-    std::string peer_id;
-    std::string address;            // remote "ip:port" of this connection
-    std::uint16_t listen_port = 0;  // the port the peer accepts connections on (from its hello)
-    connection_id connection = 0;
-    bool outbound = false;          // we dialed it
-    bool encrypted = false;
-    std::string agent;              // the peer's software, from its hello
-    // Encrypted connections: the peer's static public key (its identity) and the handshake
-    // hash (the same on both ends: channel binding), both lowercase hex.
-    std::string public_key;
-    std::string handshake_hash;
-    std::chrono::steady_clock::time_point connected_at{};
-};
-
-// Counters since start; all totals.
-struct node_statistics {
-    std::uint64_t bytes_sent = 0;
-    std::uint64_t bytes_received = 0;
-    std::uint64_t messages_sent = 0;
-    std::uint64_t messages_received = 0;
-    std::uint64_t connections_accepted = 0;
-    std::uint64_t connections_initiated = 0;
-    std::uint64_t handshakes_failed = 0;
-    std::uint64_t peers_dropped = 0;  // closed by us for bad input or timeouts
-    std::uint64_t sends_rejected = 0;  // queue full, unknown peer, not running
-    std::uint64_t writes = 0;          // gathered writes handed to the transport (frames coalesce)
-    std::uint64_t rekeys_sent = 0;     // send keys replaced (Noise rekey)
-    std::uint64_t rekeys_received = 0;
-};
-
-}  // namespace librats
-
-#endif
-// ---- end <librats/peer_info.hpp>
-
-#include <string_view>
-#include <system_error>
-#include <type_traits>
-#include <utility>
-
-namespace librats::concepts {
-
-namespace detail {
-
-template <class D, class T, class = void>
-struct has_discovery_members : std::false_type {};
-template <class D, class T>
-struct has_discovery_members<D, T,
-                             std::void_t<decltype(std::string_view{D::name}),
-                                         decltype(std::declval<D&>().start(std::declval<discovery_context<T>&>())),
-                                         decltype(std::declval<D&>().stop())>>
-    : std::is_default_constructible<D> {};
-
-template <class D, class = void>
-struct has_on_peer_connected : std::false_type {};
-template <class D>
-struct has_on_peer_connected<D, std::void_t<decltype(std::declval<D&>().on_peer_connected(
-                                    std::declval<const peer_info&>()))>> : std::true_type {};
-
-template <class D, class = void>
-struct has_on_peer_disconnected : std::false_type {};
-template <class D>
-struct has_on_peer_disconnected<D, std::void_t<decltype(std::declval<D&>().on_peer_disconnected(
-                                       std::declval<const peer_info&>(), std::error_code()))>> : std::true_type {};
-
-}  // namespace detail
-
-template <class D, class Transport>
-inline constexpr bool is_discovery_v = detail::has_discovery_members<D, Transport>::value;
-
-template <class Transport, class... Ds>
-constexpr bool check_discovery() {
-    static_assert((is_discovery_v<Ds, Transport> && ...),
-                  "Discovery: each module needs `static constexpr const char* name`, "
-                  "`start(discovery_context<Transport>&)`, `stop()` and a default constructor "
-                  "(see librats/concepts/discovery.hpp)");
-    return true;
-}
-
-}  // namespace librats::concepts
-
-#endif
-// ---- end <librats/concepts/discovery.hpp>
-// ---- begin <librats/concepts/transport.hpp>
-#ifndef LIBRATS_CONCEPTS_TRANSPORT_HPP
-#define LIBRATS_CONCEPTS_TRANSPORT_HPP
-
-// Transport: how a node makes byte streams. tcp_transport is the real one, memory_transport the
-// in-process one for tests and simulations. Minimal shape (see tests/core/concepts_test.cpp for
-// an archetype):
-//
-//   struct my_transport {
-//     using stream_type = ...;     // asio AsyncWriteStream + async_wait(wait_read) + non-blocking
-//                                  // read_some(buffers, ec) and write_some(buffers, ec)
-//     using acceptor_type = ...;   // async_accept(void(error_code, stream_type)), port(), close(error_code&)
-//     using executor_type = ...;
-//     my_transport(executor_type);                                      // or more arguments, forwarded by the node
-//     acceptor_type listen(const std::string& bind, uint16_t port, std::error_code&);
-//     void async_connect(const std::string& host, uint16_t port, Handler);   // void(error_code, stream_type)
-//     static std::string remote_address(const stream_type&);              // "ip:port"
-//     static void shutdown_send(stream_type&);                            // half-close after the last write
-//   };
-
-#include <asio/buffer.hpp>
-#include <asio/socket_base.hpp>
-
-#include <cstddef>
-#include <cstdint>
-#include <string>
-#include <system_error>
-#include <type_traits>
-#include <utility>
-
-namespace librats::concepts {
-
-namespace archetype {
-struct wait_handler {
-    void operator()(std::error_code) {}
-};
-struct io_handler {
-    void operator()(std::error_code, std::size_t) {}
-};
-template <class Stream>
-struct stream_handler {
-    void operator()(std::error_code, Stream) {}
-};
-}  // namespace archetype
-
-namespace detail {
-
-template <class T, class = void>
-struct has_stream_type : std::false_type {};
-template <class T>
-struct has_stream_type<T, std::void_t<typename T::stream_type>> : std::true_type {};
-
-template <class T, class = void>
-struct has_acceptor_type : std::false_type {};
-template <class T>
-struct has_acceptor_type<T, std::void_t<typename T::acceptor_type>> : std::true_type {};
-
-template <class S, class = void>
-struct is_transport_stream : std::false_type {};
-template <class S>
-struct is_transport_stream<
-    S, std::void_t<decltype(std::declval<S&>().async_wait(asio::socket_base::wait_read, archetype::wait_handler{})),
-                   decltype(std::declval<S&>().read_some(asio::mutable_buffer(), std::declval<std::error_code&>())),
-                   decltype(std::declval<S&>().async_write_some(asio::const_buffer(), archetype::io_handler{})),
-                   decltype(std::declval<S&>().write_some(asio::const_buffer(), std::declval<std::error_code&>())),
-                   decltype(std::declval<S&>().close(std::declval<std::error_code&>())),
-                   decltype(std::declval<S&>().get_executor())>> : std::is_move_constructible<S> {};
-
-template <class A, class S, class = void>
-struct is_transport_acceptor : std::false_type {};
-template <class A, class S>
-struct is_transport_acceptor<
-    A, S,
-    std::void_t<decltype(std::declval<A&>().async_accept(archetype::stream_handler<S>{})),
-                decltype(std::uint16_t{std::declval<const A&>().port()}),
-                decltype(std::declval<A&>().close(std::declval<std::error_code&>()))>> : std::true_type {};
-
-template <class T, class = void>
-struct has_listen : std::false_type {};
-template <class T>
-struct has_listen<T, std::void_t<decltype(std::declval<T&>().listen(std::declval<const std::string&>(), std::uint16_t{},
-                                                                    std::declval<std::error_code&>()))>>
-    : std::is_same<decltype(std::declval<T&>().listen(std::declval<const std::string&>(), std::uint16_t{},
-                                                      std::declval<std::error_code&>())),
-                   typename T::acceptor_type> {};
-
-template <class T, class = void>
-struct has_async_connect : std::false_type {};
-template <class T>
-struct has_async_connect<T, std::void_t<decltype(std::declval<T&>().async_connect(
-                                std::declval<const std::string&>(), std::uint16_t{},
-                                archetype::stream_handler<typename T::stream_type>{}))>> : std::true_type {};
-
-template <class T, class = void>
-struct has_stream_helpers : std::false_type {};
-template <class T>
-struct has_stream_helpers<
-    T, std::void_t<decltype(std::string{T::remote_address(std::declval<const typename T::stream_type&>())}),
-                   decltype(T::shutdown_send(std::declval<typename T::stream_type&>()))>> : std::true_type {};
-
-template <class T, bool = has_stream_type<T>::value && has_acceptor_type<T>::value>
-struct transport_members {
-    static constexpr bool stream = false, acceptor = false, listen = false, connect = false, helpers = false;
-};
-template <class T>
-struct transport_members<T, true> {
-    static constexpr bool stream = is_transport_stream<typename T::stream_type>::value;
-    static constexpr bool acceptor = is_transport_acceptor<typename T::acceptor_type, typename T::stream_type>::value;
-    static constexpr bool listen = has_listen<T>::value;
-    static constexpr bool connect = has_async_connect<T>::value;
-    static constexpr bool helpers = has_stream_helpers<T>::value;
-};
-
-}  // namespace detail
-
-template <class T>
-inline constexpr bool is_transport_v = detail::has_stream_type<T>::value && detail::has_acceptor_type<T>::value &&
-                                       detail::transport_members<T>::stream && detail::transport_members<T>::acceptor &&
-                                       detail::transport_members<T>::listen && detail::transport_members<T>::connect &&
-                                       detail::transport_members<T>::helpers;
-
-// Names the first missing piece; basic_node asserts on this.
-template <class T>
-constexpr bool check_transport() {
-    static_assert(detail::has_stream_type<T>::value && detail::has_acceptor_type<T>::value,
-                  "Transport: missing `stream_type` or `acceptor_type` (see librats/concepts/transport.hpp)");
-    static_assert(detail::transport_members<T>::stream || !detail::has_stream_type<T>::value,
-                  "Transport: `stream_type` needs async_wait, read_some(buffer, ec), write_some(buffer, ec), "
-                  "async_write_some, close(ec), "
-                  "get_executor (see librats/concepts/transport.hpp)");
-    static_assert(detail::transport_members<T>::acceptor || !detail::has_acceptor_type<T>::value,
-                  "Transport: `acceptor_type` needs async_accept(void(error_code, stream_type)), port(), "
-                  "close(ec) (see librats/concepts/transport.hpp)");
-    static_assert(detail::transport_members<T>::listen || !detail::has_acceptor_type<T>::value,
-                  "Transport: missing `acceptor_type listen(const std::string&, uint16_t, std::error_code&)` "
-                  "(see librats/concepts/transport.hpp)");
-    static_assert(detail::transport_members<T>::connect || !detail::has_stream_type<T>::value,
-                  "Transport: missing `async_connect(host, port, void(error_code, stream_type))` "
-                  "(see librats/concepts/transport.hpp)");
-    static_assert(detail::transport_members<T>::helpers || !detail::has_stream_type<T>::value,
-                  "Transport: missing `static std::string remote_address(const stream_type&)` or "
-                  "`static void shutdown_send(stream_type&)` (see librats/concepts/transport.hpp)");
-    return true;
-}
-
-}  // namespace librats::concepts
-
-#endif
-// ---- end <librats/concepts/transport.hpp>
-// ---- begin <librats/crypto/plaintext.hpp>
-#ifndef LIBRATS_CRYPTO_PLAINTEXT_HPP
-#define LIBRATS_CRYPTO_PLAINTEXT_HPP
-
-// The Crypto policy without encryption: for tests, benchmark baselines and users who opt out.
-// It has the shape the Noise policy fills (concepts/crypto.hpp): a handshake of messages that
-// carries each side's hello, then a cipher that seals and opens records (here: leaves them be).
-
-// ---- begin <librats/detail/random.hpp>
-#ifndef LIBRATS_DETAIL_RANDOM_HPP
-#define LIBRATS_DETAIL_RANDOM_HPP
-
-#include <cstddef>
-#include <random>
-#include <string>
-
-namespace librats::detail {
-
-// Identifiers only (never key material): std::random_device reads the OS entropy source.
-inline std::string random_hex(std::size_t bytes) {
-    static constexpr char digits[] = "0123456789abcdef";
-    std::random_device device;
-    std::string out;
-    out.reserve(bytes * 2);
-    for (std::size_t i = 0; i < bytes; ++i) {
-        const auto byte = static_cast<unsigned>(device()) & 0xffu;
-        out.push_back(digits[byte >> 4]);
-        out.push_back(digits[byte & 0xf]);
-    }
-    return out;
-}
-
-}  // namespace librats::detail
-
-#endif
-// ---- end <librats/detail/random.hpp>
 // ---- begin <librats/error.hpp>
 #ifndef LIBRATS_ERROR_HPP
 #define LIBRATS_ERROR_HPP
@@ -915,3630 +316,6 @@ struct std::is_error_code_enum<librats::errc> : std::true_type {};
 
 #endif
 // ---- end <librats/error.hpp>
-
-#include <cstddef>
-#include <cstdint>
-#include <string>
-#include <string_view>
-#include <system_error>
-
-namespace librats {
-
-class plaintext {
-public:
-    static constexpr const char* name = "plaintext";
-
-    std::uint8_t wire_id() const noexcept { return 0; }
-    bool encrypted() const noexcept { return false; }
-
-    // A fresh random 160-bit peer ID; persistence may replace it before the node starts.
-    plaintext() : peer_id_(detail::random_hex(20)) {}
-
-    const std::string& local_peer_id() const noexcept { return peer_id_; }
-    void set_local_peer_id(std::string peer_id) { peer_id_ = std::move(peer_id); }
-
-    class cipher {
-    public:
-        // Sealing changes nothing, so the node may write frames straight from its queue.
-        static constexpr bool is_identity = true;
-
-        std::size_t tag_size() const noexcept { return 0; }
-
-        std::error_code seal(unsigned char*, std::size_t, unsigned char*) noexcept { return {}; }
-        std::error_code open(unsigned char*, std::size_t) noexcept { return {}; }
-    };
-
-    // Initiator sends its hello, responder answers with its own: one round trip.
-    class handshake {
-    public:
-        enum class action { write, read, done };
-
-        handshake(const plaintext&, bool initiator, std::string_view /*prologue*/, std::string local_payload)
-            : initiator_(initiator), local_payload_(std::move(local_payload)) {}
-
-        action next() const noexcept {
-            if (initiator_) return !sent_ ? action::write : !received_ ? action::read : action::done;
-            return !received_ ? action::read : !sent_ ? action::write : action::done;
-        }
-
-        std::error_code write_message(std::string& out) {
-            out.append(local_payload_);
-            sent_ = true;
-            return {};
-        }
-
-        std::error_code read_message(std::string_view in) {
-            remote_payload_.assign(in);
-            received_ = true;
-            return {};
-        }
-
-        const std::string& remote_payload() const noexcept { return remote_payload_; }
-        // Plaintext cannot prove who the peer is: the node trusts the hello's peer ID.
-        std::string authenticated_peer_id() const { return {}; }
-        cipher split() const noexcept { return {}; }
-
-    private:
-        bool initiator_;
-        bool sent_ = false;
-        bool received_ = false;
-        std::string local_payload_;
-        std::string remote_payload_;
-    };
-
-private:
-    std::string peer_id_;
-};
-
-}  // namespace librats
-
-#endif
-// ---- end <librats/crypto/plaintext.hpp>
-// ---- begin <librats/detail/completion.hpp>
-#ifndef LIBRATS_DETAIL_COMPLETION_HPP
-#define LIBRATS_DETAIL_COMPLETION_HPP
-
-// ---- begin <librats/detail/unique_function.hpp>
-#ifndef LIBRATS_DETAIL_UNIQUE_FUNCTION_HPP
-#define LIBRATS_DETAIL_UNIQUE_FUNCTION_HPP
-
-#include <memory>
-#include <type_traits>
-#include <utility>
-
-namespace librats::detail {
-
-template <class Signature>
-class unique_function;
-
-// A move-only std::function: completion handlers (use_future's promise, coroutine resumers)
-// cannot be copied, and asio 1.22 has no any_completion_handler.
-template <class R, class... Args>
-class unique_function<R(Args...)> {
-public:
-    unique_function() noexcept = default;
-    unique_function(std::nullptr_t) noexcept {}
-
-    template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, unique_function>>>
-    unique_function(F&& f) : impl_(std::make_unique<model<std::decay_t<F>>>(std::forward<F>(f))) {}
-
-    explicit operator bool() const noexcept { return static_cast<bool>(impl_); }
-
-    R operator()(Args... args) { return impl_->call(std::forward<Args>(args)...); }
-
-private:
-    struct concept_base {
-        virtual ~concept_base() = default;
-        virtual R call(Args... args) = 0;
-    };
-    template <class F>
-    struct model final : concept_base {
-        explicit model(F&& f) : f(std::move(f)) {}
-        explicit model(const F& f) : f(f) {}
-        R call(Args... args) override { return f(std::forward<Args>(args)...); }
-        F f;
-    };
-    std::unique_ptr<concept_base> impl_;
-};
-
-}  // namespace librats::detail
-
-#endif
-// ---- end <librats/detail/unique_function.hpp>
-
-#include <asio/associated_executor.hpp>
-#include <asio/post.hpp>
-
-#include <tuple>
-#include <utility>
-
-namespace librats::detail {
-
-template <class Signature>
-struct posting_completion_impl;
-
-template <class... Args>
-struct posting_completion_impl<void(Args...)> {
-    // asio handlers are called once, as rvalues.
-    template <class Handler>
-    static unique_function<void(Args...)> erase(Handler handler) {
-        return [handler = std::move(handler)](Args... args) mutable { std::move(handler)(std::move(args)...); };
-    }
-
-    template <class Executor>
-    static unique_function<void(Args...)> make(unique_function<void(Args...)> handler, Executor ex) {
-        return [handler = std::move(handler), ex = std::move(ex)](Args... args) mutable {
-            asio::post(ex, [handler = std::move(handler), args = std::make_tuple(std::move(args)...)]() mutable {
-                std::apply(std::move(handler), std::move(args));
-            });
-        };
-    }
-};
-
-// Turns an asio completion handler into a callable that posts the handler, with its arguments,
-// to the handler's associated executor (the node's strand by default): a completion is never
-// invoked inside the initiating call, and runs where the caller asked. The handler is erased
-// first, so asio's post machinery is instantiated per signature and executor, not per handler.
-template <class Signature, class Handler, class Executor>
-unique_function<Signature> posting_completion(Handler handler, const Executor& fallback) {
-    auto ex = asio::get_associated_executor(handler, fallback);
-    using impl = posting_completion_impl<Signature>;
-    return impl::make(impl::erase(std::move(handler)), std::move(ex));
-}
-
-}  // namespace librats::detail
-
-#endif
-// ---- end <librats/detail/completion.hpp>
-// ---- begin <librats/detail/node_impl.hpp>
-#ifndef LIBRATS_DETAIL_NODE_IMPL_HPP
-#define LIBRATS_DETAIL_NODE_IMPL_HPP
-
-// The state behind a basic_node. It lives in a shared_ptr so that handlers in flight keep it
-// alive after the basic_node handle is gone. Peer state is confined to the strand; the peer
-// table and the handler registry are also read from other threads, under their mutexes.
-
-// ---- begin <librats/detail/bound_handler.hpp>
-#ifndef LIBRATS_DETAIL_BOUND_HANDLER_HPP
-#define LIBRATS_DETAIL_BOUND_HANDLER_HPP
-
-#include <memory>
-#include <utility>
-
-namespace librats::detail {
-
-// A completion handler that calls `function(*owner, args...)` and keeps the owner alive.
-// asio instantiates its operation machinery once per handler type; a lambda per call site made
-// each one a new type, and that dominated compile time (bench/compile_cost.sh). With this, all
-// of an owner's completions of one signature share one type. State a lambda would have captured
-// lives in the owner instead.
-template <class Owner, class... Args>
-class bound_handler {
-public:
-    using function_type = void (*)(Owner&, Args...);
-
-    bound_handler(std::shared_ptr<Owner> owner, function_type function) noexcept
-        : owner_(std::move(owner)), function_(function) {}
-
-    void operator()(Args... args) { function_(*owner_, std::move(args)...); }
-
-private:
-    std::shared_ptr<Owner> owner_;
-    function_type function_;
-};
-
-}  // namespace librats::detail
-
-#endif
-// ---- end <librats/detail/bound_handler.hpp>
-// ---- begin <librats/detail/buffer_pool.hpp>
-#ifndef LIBRATS_DETAIL_BUFFER_POOL_HPP
-#define LIBRATS_DETAIL_BUFFER_POOL_HPP
-
-#include <cstddef>
-#include <memory>
-#include <vector>
-
-namespace librats::detail {
-
-// Read buffers shared by a node's connections: a connection holds one only while bytes are in
-// flight, so idle connections cost no buffer. Used on the node's strand only.
-class buffer_pool {
-public:
-    // Room for the largest record (2 + 65,535 bytes) plus what follows it in the same read.
-    static constexpr std::size_t buffer_size = 128 * 1024;
-    static constexpr std::size_t max_free = 16;
-
-    std::unique_ptr<unsigned char[]> acquire() {
-        if (free_.empty()) return std::unique_ptr<unsigned char[]>(new unsigned char[buffer_size]);
-        auto buffer = std::move(free_.back());
-        free_.pop_back();
-        return buffer;
-    }
-
-    void release(std::unique_ptr<unsigned char[]> buffer) {
-        if (buffer && free_.size() < max_free) free_.push_back(std::move(buffer));
-    }
-
-private:
-    std::vector<std::unique_ptr<unsigned char[]>> free_;
-};
-
-}  // namespace librats::detail
-
-#endif
-// ---- end <librats/detail/buffer_pool.hpp>
-// ---- begin <librats/detail/peer_session.hpp>
-#ifndef LIBRATS_DETAIL_PEER_SESSION_HPP
-#define LIBRATS_DETAIL_PEER_SESSION_HPP
-
-// One connection: preamble and crypto handshake, then records in both directions. Everything
-// but enqueue() runs on the node's strand (the stream's executor); enqueue() may be called from
-// any thread and only touches the send queue under its mutex.
-
-// ---- begin <librats/detail/endian.hpp>
-#ifndef LIBRATS_DETAIL_ENDIAN_HPP
-#define LIBRATS_DETAIL_ENDIAN_HPP
-
-#include <cstdint>
-
-namespace librats::detail {
-
-// Network byte order, byte by byte: alignment-free and compiled to a bswap.
-inline void put_u16(unsigned char* out, std::uint16_t v) noexcept {
-    out[0] = static_cast<unsigned char>(v >> 8);
-    out[1] = static_cast<unsigned char>(v);
-}
-inline void put_u32(unsigned char* out, std::uint32_t v) noexcept {
-    out[0] = static_cast<unsigned char>(v >> 24);
-    out[1] = static_cast<unsigned char>(v >> 16);
-    out[2] = static_cast<unsigned char>(v >> 8);
-    out[3] = static_cast<unsigned char>(v);
-}
-inline std::uint16_t get_u16(const unsigned char* in) noexcept {
-    return static_cast<std::uint16_t>((in[0] << 8) | in[1]);
-}
-inline std::uint32_t get_u32(const unsigned char* in) noexcept {
-    return (std::uint32_t{in[0]} << 24) | (std::uint32_t{in[1]} << 16) | (std::uint32_t{in[2]} << 8) | in[3];
-}
-
-}  // namespace librats::detail
-
-#endif
-// ---- end <librats/detail/endian.hpp>
-// ---- begin <librats/detail/hex.hpp>
-#ifndef LIBRATS_DETAIL_HEX_HPP
-#define LIBRATS_DETAIL_HEX_HPP
-
-#include <cstddef>
-#include <string>
-#include <string_view>
-
-namespace librats::detail {
-
-// Lowercase hex, as peer IDs and keys are shown.
-inline std::string to_hex(const void* data, std::size_t size) {
-    static constexpr char digits[] = "0123456789abcdef";
-    const auto* bytes = static_cast<const unsigned char*>(data);
-    std::string out(size * 2, '\0');
-    for (std::size_t i = 0; i < size; ++i) {
-        out[2 * i] = digits[bytes[i] >> 4];
-        out[2 * i + 1] = digits[bytes[i] & 0xf];
-    }
-    return out;
-}
-
-inline std::string to_hex(std::string_view bytes) { return to_hex(bytes.data(), bytes.size()); }
-
-// Exactly 2 * size hex digits (either case) into out; false, with out partly written, otherwise.
-inline bool from_hex(std::string_view hex, unsigned char* out, std::size_t size) {
-    if (hex.size() != 2 * size) return false;
-    const auto nibble = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-    };
-    for (std::size_t i = 0; i < size; ++i) {
-        const int high = nibble(hex[2 * i]);
-        const int low = nibble(hex[2 * i + 1]);
-        if (high < 0 || low < 0) return false;
-        out[i] = static_cast<unsigned char>(high << 4 | low);
-    }
-    return true;
-}
-
-}  // namespace librats::detail
-
-#endif
-// ---- end <librats/detail/hex.hpp>
-// ---- begin <librats/wire/frame.hpp>
-#ifndef LIBRATS_WIRE_FRAME_HPP
-#define LIBRATS_WIRE_FRAME_HPP
-
-// The message layer, sans-I/O (docs/PROTOCOL.md, "Frames"). After the handshake both directions
-// carry a byte stream of frames: u8 type, u32 big-endian payload length, payload. That stream is
-// cut into records of at most 65,535 bytes on the wire (see record.hpp); a frame may span records
-// and a record may hold many frames, so small messages coalesce and large ones are chunked.
-
-
-#include <cstddef>
-#include <cstdint>
-#include <string>
-#include <string_view>
-#include <system_error>
-
-namespace librats::wire {
-
-enum class frame_type : std::uint8_t {
-    binary = 0x01,   // opaque bytes (send_binary_*)
-    text = 0x02,     // opaque bytes sent as a string (send_to_peer_by_hash, broadcast_to_peers)
-    json = 0x03,     // typed JSON message: u8 type length, type, JSON text
-    ping = 0x10,     // keepalive; payload echoed in the pong
-    pong = 0x11,
-    goodbye = 0x12,  // u16 error code (0: normal close), UTF-8 reason; the sender closes after it
-    rekey = 0x13,    // empty; the last frame of its record: the sender's key changes after it
-};
-
-inline constexpr std::size_t frame_header_size = 5;
-inline constexpr std::size_t max_json_type_size = 255;
-
-inline bool is_known(frame_type type) noexcept {
-    switch (type) {
-    case frame_type::binary:
-    case frame_type::text:
-    case frame_type::json:
-    case frame_type::ping:
-    case frame_type::pong:
-    case frame_type::goodbye:
-    case frame_type::rekey: return true;
-    }
-    return false;
-}
-
-inline void append_frame_header(std::string& out, frame_type type, std::uint32_t payload_size) {
-    unsigned char header[frame_header_size];
-    header[0] = static_cast<unsigned char>(type);
-    detail::put_u32(header + 1, payload_size);
-    out.append(reinterpret_cast<const char*>(header), frame_header_size);
-}
-
-inline void append_frame(std::string& out, frame_type type, std::string_view payload) {
-    append_frame_header(out, type, static_cast<std::uint32_t>(payload.size()));
-    out.append(payload);
-}
-
-// JSON frame payload: the message type travels before the JSON text so that the receiver can
-// route without parsing, and the JSON is exactly what the sender's data dumps to.
-struct json_payload {
-    std::string_view type;
-    std::string_view json_text;
-};
-
-inline void append_json_frame(std::string& out, std::string_view type, std::string_view json_text) {
-    append_frame_header(out, frame_type::json, static_cast<std::uint32_t>(1 + type.size() + json_text.size()));
-    out.push_back(static_cast<char>(type.size()));
-    out.append(type);
-    out.append(json_text);
-}
-
-inline std::error_code parse_json_payload(std::string_view payload, json_payload& out) noexcept {
-    if (payload.empty()) return errc::malformed_frame;
-    const auto type_size = static_cast<unsigned char>(payload[0]);
-    if (type_size == 0 || payload.size() < 1u + type_size) return errc::malformed_frame;
-    out.type = payload.substr(1, type_size);
-    out.json_text = payload.substr(1u + type_size);
-    return {};
-}
-
-struct goodbye_payload {
-    std::uint16_t code = 0;
-    std::string_view reason;
-};
-
-inline std::string encode_goodbye(std::uint16_t code, std::string_view reason) {
-    std::string payload(2, '\0');
-    detail::put_u16(reinterpret_cast<unsigned char*>(payload.data()), code);
-    payload.append(reason.substr(0, 1024));
-    return payload;
-}
-
-inline std::error_code parse_goodbye(std::string_view payload, goodbye_payload& out) noexcept {
-    if (payload.size() < 2) return errc::malformed_frame;
-    out.code = detail::get_u16(reinterpret_cast<const unsigned char*>(payload.data()));
-    out.reason = payload.substr(2);
-    return {};
-}
-
-// Incremental frame decoder. A frame that lies whole in the fed bytes is handed out as a view
-// of them without a copy; only a frame split across feeds is assembled in an owned buffer. That
-// buffer keeps its capacity while messages stream (no allocation per message); release_idle()
-// gives it back, so an idle connection holds no payload memory.
-class frame_parser {
-public:
-    explicit frame_parser(std::size_t max_message_size) noexcept : max_message_size_(max_message_size) {}
-
-    // Calls on_frame(frame_type, std::string_view payload) -> std::error_code for each complete
-    // frame, in order. Stops at the first error (its own or the handler's) and returns it.
-    template <class Handler>
-    std::error_code feed(const unsigned char* data, std::size_t size, Handler&& on_frame) {
-        while (size > 0) {
-            if (!in_payload_) {
-                if (header_have_ == 0 && size >= frame_header_size) {
-                    if (auto ec = begin_frame(data)) return ec;
-                    data += frame_header_size;
-                    size -= frame_header_size;
-                    if (size >= remaining_) {
-                        const auto length = remaining_;
-                        in_payload_ = false;
-                        remaining_ = 0;
-                        if (auto ec = on_frame(type_, std::string_view(reinterpret_cast<const char*>(data), length)))
-                            return ec;
-                        data += length;
-                        size -= length;
-                        continue;
-                    }
-                } else {
-                    const auto take = std::min(frame_header_size - header_have_, size);
-                    std::copy(data, data + take, header_ + header_have_);
-                    header_have_ += take;
-                    data += take;
-                    size -= take;
-                    if (header_have_ < frame_header_size) return {};
-                    header_have_ = 0;
-                    if (auto ec = begin_frame(header_)) return ec;
-                }
-                if (remaining_ == 0) {
-                    in_payload_ = false;
-                    if (auto ec = on_frame(type_, std::string_view())) return ec;
-                    continue;
-                }
-                payload_.clear();
-                // One allocation for the usual sizes; a huge declared length must be backed by
-                // bytes actually received before it costs more than 1 MiB.
-                payload_.reserve(std::min<std::size_t>(remaining_, 1 << 20));
-            }
-            const auto take = std::min<std::size_t>(remaining_, size);
-            payload_.append(reinterpret_cast<const char*>(data), take);
-            remaining_ -= static_cast<std::uint32_t>(take);
-            data += take;
-            size -= take;
-            if (remaining_ > 0) return {};
-            in_payload_ = false;
-            auto ec = on_frame(type_, std::string_view(payload_));
-            payload_.clear();
-            if (ec) return ec;
-        }
-        return {};
-    }
-
-    // True while a frame has begun but not ended.
-    bool partial() const noexcept { return in_payload_ || header_have_ > 0; }
-
-    // Frees the assembly buffer unless a frame is being assembled in it.
-    void release_idle() {
-        if (!in_payload_) std::string().swap(payload_);
-    }
-
-private:
-    std::error_code begin_frame(const unsigned char* header) noexcept {
-        type_ = static_cast<frame_type>(header[0]);
-        if (!is_known(type_)) return errc::unknown_frame_type;
-        remaining_ = detail::get_u32(header + 1);
-        if (remaining_ > max_message_size_) return errc::message_too_large;
-        in_payload_ = true;
-        return {};
-    }
-
-    std::size_t max_message_size_;
-    unsigned char header_[frame_header_size] = {};
-    std::size_t header_have_ = 0;
-    bool in_payload_ = false;
-    frame_type type_ = frame_type::binary;
-    std::uint32_t remaining_ = 0;
-    std::string payload_;
-};
-
-}  // namespace librats::wire
-
-#endif
-// ---- end <librats/wire/frame.hpp>
-// ---- begin <librats/wire/handshake.hpp>
-#ifndef LIBRATS_WIRE_HANDSHAKE_HPP
-#define LIBRATS_WIRE_HANDSHAKE_HPP
-
-// Connection set-up, sans-I/O (docs/PROTOCOL.md, "Connection set-up"): both sides first send an
-// 8-byte preamble naming the protocol version and the crypto in use, then the crypto's handshake
-// messages, each behind a 2-byte big-endian length (the Noise spec's framing). The hello below is
-// the payload each side delivers through its handshake.
-
-// ---- begin <librats/version.hpp>
-#ifndef LIBRATS_VERSION_HPP
-#define LIBRATS_VERSION_HPP
-
-#define LIBRATS_VERSION_MAJOR 0
-#define LIBRATS_VERSION_MINOR 1
-#define LIBRATS_VERSION_PATCH 0
-
-namespace librats {
-
-// Library release, reported in the hello's "agent" field.
-inline constexpr const char* library_version = "0.1.0";
-
-// Wire protocol version carried in the connection preamble; bump on incompatible change.
-inline constexpr unsigned protocol_version = 1;
-inline constexpr const char* protocol_name = "librats";
-
-}  // namespace librats
-
-#endif
-// ---- end <librats/version.hpp>
-
-#include <nlohmann/json.hpp>
-
-#include <array>
-#include <cstdint>
-#include <string>
-#include <string_view>
-#include <system_error>
-
-namespace librats::wire {
-
-inline constexpr std::size_t preamble_size = 8;
-inline constexpr std::size_t max_handshake_message_size = 65535;
-inline constexpr std::size_t max_hello_size = 4096;
-
-using preamble = std::array<unsigned char, preamble_size>;
-
-// "RATS", protocol version, crypto id, refusal (0: accepted, else an errc value such as
-// max_peers_reached, after which the sender closes), one reserved zero byte.
-inline preamble make_preamble(std::uint8_t crypto_id, std::uint8_t refusal = 0) noexcept {
-    return {'R', 'A', 'T', 'S', static_cast<unsigned char>(protocol_version), crypto_id, refusal, 0};
-}
-
-// The handshake's prologue (docs/PROTOCOL.md, section 2): "librats", the protocol version, the
-// crypto id. Binds the handshake to the protocol and the crypto both sides announced.
-inline std::string handshake_prologue(std::uint8_t crypto_id) {
-    std::string prologue = protocol_name;
-    prologue.push_back(static_cast<char>(protocol_version));
-    prologue.push_back(static_cast<char>(crypto_id));
-    return prologue;
-}
-
-struct preamble_info {
-    unsigned version = 0;
-    std::uint8_t crypto_id = 0;
-    std::uint8_t refusal = 0;
-};
-
-inline std::error_code parse_preamble(const preamble& in, preamble_info& out) noexcept {
-    if (in[0] != 'R' || in[1] != 'A' || in[2] != 'T' || in[3] != 'S') return errc::bad_preamble;
-    out.version = in[4];
-    out.crypto_id = in[5];
-    out.refusal = in[6];
-    if (out.version != protocol_version) return errc::protocol_mismatch;
-    return {};
-}
-
-struct hello {
-    std::string protocol = protocol_name;
-    unsigned version = protocol_version;
-    std::string peer_id;
-    std::uint16_t listen_port = 0;
-    std::string agent;
-    // Chosen by each side per connection; the initiator's orders duplicate connections.
-    std::uint64_t nonce = 0;
-};
-
-inline std::string encode_hello(const hello& h) {
-    nlohmann::json j = {{"protocol", h.protocol},
-                        {"version", h.version},
-                        {"peer_id", h.peer_id},
-                        {"listen_port", h.listen_port},
-                        {"agent", h.agent},
-                        {"nonce", h.nonce}};
-    return j.dump();
-}
-
-// Strict: every field present with the right type, a peer ID of 1 to 128 printable characters.
-inline std::error_code parse_hello(std::string_view text, hello& out) {
-    if (text.size() > max_hello_size) return errc::bad_hello;
-    const auto j = nlohmann::json::parse(text, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) return errc::bad_hello;
-    const auto protocol = j.find("protocol");
-    const auto version = j.find("version");
-    const auto peer_id = j.find("peer_id");
-    const auto port = j.find("listen_port");
-    if (protocol == j.end() || !protocol->is_string() || version == j.end() || !version->is_number_unsigned() ||
-        peer_id == j.end() || !peer_id->is_string() || port == j.end() || !port->is_number_unsigned())
-        return errc::bad_hello;
-    out.protocol = protocol->get<std::string>();
-    out.version = version->get<unsigned>();
-    if (out.protocol != protocol_name || out.version != protocol_version) return errc::protocol_mismatch;
-    out.peer_id = peer_id->get<std::string>();
-    if (out.peer_id.empty() || out.peer_id.size() > 128) return errc::bad_hello;
-    for (const unsigned char c : out.peer_id)
-        if (c <= 0x20 || c >= 0x7f) return errc::bad_hello;
-    const auto port_value = port->get<std::uint64_t>();
-    if (port_value > 65535) return errc::bad_hello;
-    out.listen_port = static_cast<std::uint16_t>(port_value);
-    const auto agent = j.find("agent");
-    out.agent = agent != j.end() && agent->is_string() ? agent->get<std::string>() : std::string();
-    const auto nonce = j.find("nonce");
-    if (nonce == j.end() || !nonce->is_number_unsigned()) return errc::bad_hello;
-    out.nonce = nonce->get<std::uint64_t>();
-    return {};
-}
-
-}  // namespace librats::wire
-
-#endif
-// ---- end <librats/wire/handshake.hpp>
-
-#include <asio.hpp>
-
-#include <algorithm>
-#include <array>
-#include <chrono>
-#include <cstdint>
-#include <cstring>
-#include <memory>
-#include <mutex>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <utility>
-#include <vector>
-
-namespace librats::detail {
-
-using clock = std::chrono::steady_clock;
-using send_completion = unique_function<void(std::error_code)>;
-
-// The pending outcome of a dial: completed once, by timeout, failure or handshake.
-struct connect_attempt {
-    unique_function<void(std::error_code, std::string)> handler;
-    std::string expected_peer_id;  // if not empty, any other peer fails with authentication_failed
-
-    void complete(std::error_code ec, std::string peer_id) {
-        if (!handler) return;
-        auto h = std::move(handler);
-        handler = nullptr;
-        h(ec, std::move(peer_id));
-    }
-};
-
-// Counters shared by a node's sessions; relaxed atomics, read by statistics().
-struct node_counters {
-    std::atomic<std::uint64_t> bytes_sent{0}, bytes_received{0}, messages_sent{0}, messages_received{0},
-        connections_accepted{0}, connections_initiated{0}, handshakes_failed{0}, peers_dropped{0}, sends_rejected{0},
-        writes{0}, rekeys_sent{0}, rekeys_received{0};
-};
-
-template <class Transport, class Crypto>
-class peer_session;
-
-// What a session needs from its node.
-template <class Transport, class Crypto>
-class session_owner {
-public:
-    using session_ptr = std::shared_ptr<peer_session<Transport, Crypto>>;
-
-    virtual ~session_owner() = default;
-    // The handshake finished and the peer is known: accept (empty) or refuse it.
-    virtual std::error_code on_handshake_complete(const session_ptr& session) = 0;
-    // A binary, text or JSON frame; an error drops the peer.
-    virtual std::error_code on_frame(const session_ptr& session, wire::frame_type type, std::string_view payload) = 0;
-    // The session began closing (once); ec says why.
-    virtual void on_closed(const session_ptr& session, std::error_code ec) = 0;
-    // The send queue drained below half its limit after a send was refused.
-    virtual void on_writable(const session_ptr& session) = 0;
-
-    virtual const Crypto& crypto() const = 0;
-    virtual const node_options& options() const = 0;
-    virtual const logger& log() const = 0;
-    virtual node_counters& counters() = 0;
-    virtual buffer_pool& buffers() = 0;
-};
-
-template <class Transport, class Crypto>
-class peer_session : public std::enable_shared_from_this<peer_session<Transport, Crypto>> {
-public:
-    using stream_type = typename Transport::stream_type;
-    using owner_type = session_owner<Transport, Crypto>;
-    using cipher_type = typename Crypto::cipher;
-    using handshake_type = typename Crypto::handshake;
-
-    enum class state { handshaking, open, closing, closed };
-
-    peer_session(stream_type stream, std::shared_ptr<owner_type> owner, connection_id id, bool outbound)
-        : stream_(std::move(stream)),
-          owner_(std::move(owner)),
-          parser_(owner_->options().max_message_size),
-          linger_timer_(stream_.get_executor()) {
-        info_.connection = id;
-        info_.outbound = outbound;
-        info_.encrypted = owner_->crypto().encrypted();
-        info_.address = Transport::remote_address(stream_);
-        started_ = clock::now();
-    }
-
-    const peer_info& info() const noexcept { return info_; }
-    state current_state() const noexcept { return state_; }
-    bool is_open() const noexcept { return state_ == state::open; }
-    const wire::hello& remote_hello() const noexcept { return remote_hello_; }
-    const wire::hello& local_hello() const noexcept { return local_hello_; }
-    const std::string& initiator_id() const noexcept { return info_.outbound ? local_hello_.peer_id : info_.peer_id; }
-    std::uint64_t initiator_nonce() const noexcept { return info_.outbound ? local_hello_.nonce : remote_hello_.nonce; }
-
-    void set_connect_attempt(std::shared_ptr<connect_attempt> attempt) { attempt_ = std::move(attempt); }
-    const std::shared_ptr<connect_attempt>& attempt() const noexcept { return attempt_; }
-
-    // Starts the handshake. A non-zero refusal (an errc) is announced in our preamble instead.
-    void start(wire::hello local_hello, std::uint8_t refusal = 0) {
-        local_hello_ = std::move(local_hello);
-        const auto preamble = wire::make_preamble(owner_->crypto().wire_id(), refusal);
-        hs_out_.assign(reinterpret_cast<const char*>(preamble.data()), preamble.size());
-        if (refusal != 0) {
-            refusal_ = static_cast<errc>(refusal);
-            return write_handshake_bytes(hs_step::refused);
-        }
-        hs_.emplace(owner_->crypto(), info_.outbound, wire::handshake_prologue(owner_->crypto().wire_id()),
-                    wire::encode_hello(local_hello_));
-        if (info_.outbound && !append_handshake_message()) return;
-        write_handshake_bytes(hs_step::preamble);
-    }
-
-    // Queues a frame of `size` bytes written by `write(std::string&)`. Control frames (pongs,
-    // goodbyes) ignore the limit. On refusal the completion (if any) still runs, with the error.
-    template <class Writer>
-    std::error_code enqueue(std::size_t size, Writer&& write, send_completion done, bool control = false) {
-        std::error_code ec;
-        bool kick = false;
-        {
-            std::lock_guard<std::mutex> lock(send_mutex_);
-            if (send_closed_) {
-                ec = send_closed_reason_;
-            } else if (!control && queued_bytes_ > 0 && queued_bytes_ + size > owner_->options().send_queue_limit) {
-                blocked_ = true;
-                ec = errc::send_queue_full;
-            } else {
-                write(pending_);
-                queued_bytes_ += size;
-                if (done) pending_callbacks_.push_back({pending_.size(), std::move(done)});
-                kick = !write_scheduled_ && writes_enabled_;
-                if (kick) write_scheduled_ = true;
-            }
-        }
-        if (ec) {
-            if (done) done(ec);
-            return ec;
-        }
-        if (kick && dispatching() == this)
-            flush_after_dispatch_ = true;
-        else if (kick)
-            post_start_write();
-        return {};
-    }
-
-    // Moves what was queued here and not yet written to `successor`: a duplicate connection
-    // is being replaced and no queued message may be lost.
-    void hand_over_queue(peer_session& successor) {
-        std::string bytes;
-        std::vector<queued_completion> callbacks;
-        {
-            std::lock_guard<std::mutex> lock(send_mutex_);
-            bytes.swap(pending_);
-            callbacks.swap(pending_callbacks_);
-            queued_bytes_ -= bytes.size();
-        }
-        if (bytes.empty() && callbacks.empty()) return;
-        std::lock_guard<std::mutex> lock(successor.send_mutex_);
-        for (auto& c : successor.pending_callbacks_) c.end += bytes.size();
-        successor.pending_.insert(0, bytes);
-        successor.queued_bytes_ += bytes.size();
-        successor.pending_callbacks_.insert(successor.pending_callbacks_.begin(),
-                                            std::make_move_iterator(callbacks.begin()),
-                                            std::make_move_iterator(callbacks.end()));
-    }
-
-    // Periodic checks, from the node's timer.
-    void on_tick(clock::time_point now) {
-        const auto& opt = owner_->options();
-        if (state_ == state::handshaking) {
-            if (now - started_ > opt.handshake_timeout) close(errc::handshake_timeout);
-            return;
-        }
-        if (state_ != state::open) return;
-        release_idle_buffers();
-        if (record_started_ && now - *record_started_ > opt.frame_timeout) return close(errc::frame_timeout);
-        if (now - last_received_ > opt.idle_timeout) return close(errc::idle_timeout);
-        if (now - last_sent_ >= opt.keepalive_interval) {
-            last_sent_ = now;  // one ping per interval even if the write is still pending
-            send_control(wire::frame_type::ping, std::string_view());
-        }
-    }
-
-    enum class close_mode {
-        abort,    // close the stream now
-        linger,   // half-close, then read until the peer closes (or close_linger passes)
-        goodbye,  // flush a goodbye frame naming the reason, then linger
-    };
-
-    // Closes the connection (once): queued sends fail with ec, the owner hears of it at once.
-    // Lingering keeps our close from resetting the connection before the peer read our last bytes.
-    void close(std::error_code ec, close_mode mode = close_mode::goodbye) {
-        if (state_ == state::closing || state_ == state::closed) return;
-        if (mode == close_mode::goodbye && state_ != state::open) mode = close_mode::abort;
-        state_ = state::closing;
-        close_reason_ = ec;
-        {
-            std::lock_guard<std::mutex> lock(send_mutex_);
-            send_closed_ = true;
-            send_closed_reason_ = ec;
-        }
-        // A goodbye goes out after what is already queued; other modes drop the queue now.
-        if (mode != close_mode::goodbye) fail_pending(ec);
-        auto self = this->shared_from_this();
-        owner_->on_closed(self, ec);
-        if (mode == close_mode::abort) return finish_close();
-        linger_timer_.expires_after(owner_->options().close_linger);
-        linger_timer_.async_wait(
-            bound_handler<peer_session, std::error_code>(self, [](peer_session& s, std::error_code timer_ec) {
-                if (!timer_ec) s.finish_close();
-            }));
-        if (!read_pending_) wait_readable();
-        if (mode == close_mode::linger) return Transport::shutdown_send(stream_);
-        const bool local = ec == errc::closed_by_request || ec == errc::shutting_down;
-        const auto code = local || ec.category() != error_category() ? 0 : ec.value();
-        const auto goodbye = wire::encode_goodbye(static_cast<std::uint16_t>(code), ec.message());
-        std::lock_guard<std::mutex> lock(send_mutex_);
-        wire::append_frame(pending_, wire::frame_type::goodbye, goodbye);
-        queued_bytes_ += wire::frame_header_size + goodbye.size();
-        flush_then_shutdown_ = true;
-        if (!write_scheduled_) {
-            write_scheduled_ = true;
-            post_start_write();
-        }
-    }
-
-    std::error_code close_reason() const noexcept { return close_reason_; }
-    // The peer said goodbye: the close reason is its own.
-    bool closed_by_peer() const noexcept { return closed_by_peer_; }
-
-    // Replaces our send key now (encrypted connections; otherwise nothing happens).
-    void request_rekey() {
-        if (state_ != state::open || cipher_->tag_size() == 0 || !concepts::supports_rekey_v<cipher_type>) return;
-        rekey_requested_ = true;
-        bool kick = false;
-        {
-            std::lock_guard<std::mutex> lock(send_mutex_);
-            kick = !write_scheduled_ && writes_enabled_;
-            if (kick) write_scheduled_ = true;
-        }
-        if (kick) start_write();
-    }
-
-private:
-    bool append_handshake_message() {
-        std::string message;
-        if (auto ec = hs_->write_message(message)) {
-            close(ec, close_mode::abort);
-            return false;
-        }
-        if (message.size() > wire::max_handshake_message_size) {
-            close(errc::malformed_frame, close_mode::abort);
-            return false;
-        }
-        unsigned char length[2];
-        put_u16(length, static_cast<std::uint16_t>(message.size()));
-        hs_out_.append(reinterpret_cast<const char*>(length), 2);
-        hs_out_.append(message);
-        return true;
-    }
-
-    // The handshake's I/O: one write and one read completion handler, each switching on what was
-    // written or read, so the set-up instantiates asio's composed operations only once.
-    enum class hs_step { refused, preamble, length, message };
-
-    using io_handler = bound_handler<peer_session, std::error_code, std::size_t>;
-
-    void write_handshake_bytes(hs_step then) {
-        hs_write_then_ = then;
-        const auto on_written = [](peer_session& s, std::error_code ec, std::size_t n) {
-            s.owner_->counters().bytes_sent += n;
-            s.hs_out_.clear();
-            if (s.state_ != state::handshaking) return;
-            if (ec) return s.close(ec, close_mode::abort);
-            if (s.hs_write_then_ == hs_step::refused) return s.close(make_error_code(s.refusal_), close_mode::linger);
-            if (s.hs_write_then_ == hs_step::preamble) return s.read_handshake_bytes(hs_step::preamble);
-            s.handshake_step();
-        };
-        asio::async_write(stream_, asio::buffer(hs_out_), io_handler(this->shared_from_this(), on_written));
-    }
-
-    void read_handshake_bytes(hs_step step, std::size_t size = 0) {
-        hs_read_step_ = step;
-        hs_in_.resize(step == hs_step::preamble ? wire::preamble_size : step == hs_step::length ? 2 : size);
-        const auto on_read = [](peer_session& s, std::error_code ec, std::size_t n) {
-            s.owner_->counters().bytes_received += n;
-            if (s.state_ != state::handshaking) return;
-            if (ec) return s.close(ec == asio::error::eof ? make_error_code(errc::peer_closed) : ec, close_mode::abort);
-            s.on_handshake_bytes(s.hs_read_step_);
-        };
-        asio::async_read(stream_, asio::buffer(hs_in_), io_handler(this->shared_from_this(), on_read));
-    }
-
-    void on_handshake_bytes(hs_step step) {
-        const auto* bytes = reinterpret_cast<const unsigned char*>(hs_in_.data());
-        switch (step) {
-        case hs_step::preamble: {
-            wire::preamble remote;
-            std::memcpy(remote.data(), bytes, remote.size());
-            wire::preamble_info info;
-            if (auto ec = wire::parse_preamble(remote, info)) return close(ec, close_mode::abort);
-            if (info.refusal != 0) return close(make_error_code(static_cast<errc>(info.refusal)), close_mode::abort);
-            if (info.crypto_id != owner_->crypto().wire_id()) return close(errc::encryption_mismatch, close_mode::abort);
-            return handshake_step();
-        }
-        case hs_step::length: {
-            const auto length = get_u16(bytes);
-            if (length == 0) return close(errc::malformed_frame, close_mode::abort);
-            return read_handshake_bytes(hs_step::message, length);
-        }
-        case hs_step::message:
-            if (auto ec = hs_->read_message(hs_in_)) return close(ec, close_mode::abort);
-            return handshake_step();
-        case hs_step::refused: return;
-        }
-    }
-
-    void handshake_step() {
-        switch (hs_->next()) {
-        case handshake_type::action::write:
-            // A dialer that knows whom it expects stops before it reveals its own identity.
-            if (!expected_peer_proven()) return close(errc::authentication_failed, close_mode::abort);
-            if (append_handshake_message()) write_handshake_bytes(hs_step::message);
-            return;
-        case handshake_type::action::read: return read_handshake_bytes(hs_step::length);
-        case handshake_type::action::done: return finish_handshake();
-        }
-    }
-
-    void finish_handshake() {
-        if (auto ec = wire::parse_hello(hs_->remote_payload(), remote_hello_)) return close(ec, close_mode::abort);
-        const auto authenticated = hs_->authenticated_peer_id();
-        if (!authenticated.empty() && authenticated != remote_hello_.peer_id) return close(errc::peer_id_mismatch, close_mode::abort);
-        if (!expected_peer_proven(remote_hello_.peer_id)) return close(errc::authentication_failed, close_mode::abort);
-        if constexpr (concepts::has_channel_binding_v<handshake_type>) {
-            info_.public_key = to_hex(hs_->remote_static_key());
-            info_.handshake_hash = to_hex(hs_->handshake_hash());
-        }
-        info_.peer_id = remote_hello_.peer_id;
-        info_.listen_port = remote_hello_.listen_port;
-        info_.agent = remote_hello_.agent;
-        cipher_.emplace(hs_->split());
-        hs_.reset();
-        std::string().swap(hs_in_);
-        std::string().swap(hs_out_);
-        const auto now = clock::now();
-        info_.connected_at = now;
-        last_received_ = now;
-        last_sent_ = now;
-        state_ = state::open;
-        if (auto ec = owner_->on_handshake_complete(this->shared_from_this())) return close(ec);
-        if (state_ != state::open) return;
-        bool kick = false;
-        {
-            std::lock_guard<std::mutex> lock(send_mutex_);
-            writes_enabled_ = true;
-            kick = !pending_.empty() && !write_scheduled_;
-            if (kick) write_scheduled_ = true;
-        }
-        if (kick) start_write();
-        wait_readable();
-    }
-
-    // False if this dial expected another peer than `peer_id` (by default, the one the
-    // handshake has proven so far; while nothing is proven there is no mismatch).
-    bool expected_peer_proven(std::string peer_id = {}) const {
-        if (!attempt_ || attempt_->expected_peer_id.empty()) return true;
-        if (peer_id.empty() && hs_) peer_id = hs_->authenticated_peer_id();
-        if (peer_id.empty() || peer_id == attempt_->expected_peer_id) return true;
-        owner_->log().warn("peer at ", info_.address, " is ", peer_id, ", not the expected ", attempt_->expected_peer_id);
-        return false;
-    }
-
-    void send_control(wire::frame_type type, std::string_view payload) {
-        enqueue(
-            wire::frame_header_size + payload.size(),
-            [&](std::string& out) { wire::append_frame(out, type, payload); }, nullptr, true);
-    }
-
-    // ---- reading: wait for readiness, then drain with non-blocking reads into a pooled buffer
-    void wait_readable() {
-        read_pending_ = true;
-        stream_.async_wait(asio::socket_base::wait_read,
-                           bound_handler<peer_session, std::error_code>(
-                               this->shared_from_this(), [](peer_session& s, std::error_code ec) { s.on_readable(ec); }));
-    }
-
-    void on_readable(std::error_code ec) {
-        read_pending_ = false;
-        if (state_ == state::closed) return;
-        if (ec) return read_failed(ec);
-        if (!rbuf_) rbuf_ = owner_->buffers().acquire();
-        // Bounded so one busy peer cannot starve the others sharing the strand.
-        for (int round = 0; round < 16; ++round) {
-            const auto room = buffer_pool::buffer_size - rend_;
-            const auto n = stream_.read_some(asio::buffer(rbuf_.get() + rend_, room), ec);
-            if (ec == asio::error::would_block || ec == asio::error::try_again) {
-                ec.clear();
-                break;
-            }
-            if (ec) return read_failed(ec);
-            owner_->counters().bytes_received += n;
-            rend_ += n;
-            if (state_ == state::open) dispatch_records();
-            if (state_ == state::closed) return;
-            if (state_ == state::closing) rbegin_ = rend_ = 0;  // draining until the peer's close
-            // A short read emptied the socket: the next read would only say would_block.
-            if (n < room) break;
-        }
-        if (rbegin_ == rend_) {
-            rbegin_ = rend_ = 0;
-            owner_->buffers().release(std::move(rbuf_));
-        }
-        wait_readable();
-    }
-
-    void read_failed(std::error_code ec) {
-        if (state_ == state::closing) return finish_close();
-        if (ec == asio::error::eof) ec = errc::peer_closed;
-        close(ec, close_mode::abort);
-    }
-
-    // Replies that frame handlers queue on this session are written once the batch of records
-    // is handled, in the same pass of the strand: no post, and replies to a batch coalesce.
-    void dispatch_records() {
-        dispatching() = this;
-        process_records();
-        dispatching() = nullptr;
-        if (flush_after_dispatch_) {
-            flush_after_dispatch_ = false;
-            start_write();
-        }
-    }
-
-    static peer_session*& dispatching() {
-        thread_local peer_session* current = nullptr;
-        return current;
-    }
-
-    // Opens and parses every whole record in the buffer. False once the session closed.
-    bool process_records() {
-        constexpr std::size_t header = 2;
-        while (rend_ - rbegin_ >= header) {
-            unsigned char* record = rbuf_.get() + rbegin_;
-            const std::size_t length = get_u16(record);
-            if (length <= cipher_->tag_size()) {
-                close(errc::malformed_frame);
-                return false;
-            }
-            if (rend_ - rbegin_ < header + length) break;
-            if (auto ec = cipher_->open(record + header, length)) {
-                close(ec);
-                return false;
-            }
-            last_received_ = clock::now();
-            auto self = this->shared_from_this();
-            const auto ec = parser_.feed(record + header, length - cipher_->tag_size(),
-                                         [this, &self](wire::frame_type type, std::string_view payload) {
-                                             return handle_frame(self, type, payload);
-                                         });
-            if (state_ != state::open) return false;
-            if (ec) {
-                close(ec);
-                return false;
-            }
-            if (rekey_receive_pending_) {
-                if (auto rekey_ec = receive_rekey()) {
-                    close(rekey_ec);
-                    return false;
-                }
-            }
-            rbegin_ += header + length;
-        }
-        if (rbegin_ == rend_) {
-            rbegin_ = rend_ = 0;
-            record_started_.reset();
-        } else {
-            if (!record_started_) record_started_ = clock::now();
-            if (buffer_pool::buffer_size - rend_ < header + 65535) {
-                std::memmove(rbuf_.get(), rbuf_.get() + rbegin_, rend_ - rbegin_);
-                rend_ -= rbegin_;
-                rbegin_ = 0;
-            }
-        }
-        return true;
-    }
-
-    std::error_code handle_frame(const std::shared_ptr<peer_session>& self, wire::frame_type type,
-                                 std::string_view payload) {
-        if (rekey_receive_pending_) return errc::malformed_frame;
-        switch (type) {
-        case wire::frame_type::ping: send_control(wire::frame_type::pong, payload); return {};
-        case wire::frame_type::pong: return {};
-        case wire::frame_type::rekey:
-            // Only an encrypted peer rekeys, and nothing may follow in the record (the key changes).
-            if (!payload.empty() || cipher_->tag_size() == 0) return errc::malformed_frame;
-            rekey_receive_pending_ = true;
-            return {};
-        case wire::frame_type::goodbye: {
-            wire::goodbye_payload goodbye;
-            if (auto ec = wire::parse_goodbye(payload, goodbye)) return ec;
-            owner_->log().info("peer ", info_.peer_id, " (", info_.address, ") said goodbye: ", goodbye.reason);
-            const bool known = goodbye.code > 0 && goodbye.code <= errc_last;
-            closed_by_peer_ = true;
-            close(known ? make_error_code(static_cast<errc>(goodbye.code)) : make_error_code(errc::peer_closed),
-                  close_mode::linger);
-            return {};
-        }
-        default:
-            owner_->counters().messages_received++;
-            return owner_->on_frame(self, type, payload);
-        }
-    }
-
-    // ---- writing: swap the queue out, cut it into records, one gathered write. The write is
-    // tried at once on the non-blocking stream; only what does not fit waits for async_write.
-    void post_start_write() {
-        asio::post(stream_.get_executor(),
-                   bound_handler<peer_session>(this->shared_from_this(), [](peer_session& s) { s.start_write(); }));
-    }
-
-    void start_write() {
-        for (;;) {
-            std::size_t batch_size = 0;
-            {
-                std::lock_guard<std::mutex> lock(send_mutex_);
-                if ((pending_.empty() && !rekey_requested_) || state_ == state::closed) {
-                    write_scheduled_ = false;
-                    return;
-                }
-                writing_.swap(pending_);
-                writing_callbacks_.swap(pending_callbacks_);
-                // A rekey frame ends the batch, so it is the last frame of the last record.
-                rekey_batch_ = rekey_due();
-                if (rekey_batch_) {
-                    wire::append_frame(writing_, wire::frame_type::rekey, {});
-                    queued_bytes_ += wire::frame_header_size;
-                }
-                batch_size = writing_.size();
-            }
-            if (auto ec = build_records(batch_size)) {
-                finish_write(ec, 0, batch_size);
-                return;
-            }
-            owner_->counters().writes++;
-            std::error_code ec;
-            const std::size_t total = asio::buffer_size(gather_);
-            // asio writes at most 64 buffers per call; longer lists go the async way at once.
-            const std::size_t first = gather_.size() <= 64 ? stream_.write_some(gather_, ec) : 0;
-            if (ec == asio::error::would_block || ec == asio::error::try_again) ec.clear();
-            if (ec || first == total) {
-                if (!finish_write(ec, first, batch_size)) return;
-                continue;
-            }
-            consume_gathered(first);
-            write_batch_size_ = batch_size;
-            write_direct_bytes_ = first;
-            const auto on_written = [](peer_session& s, std::error_code ec, std::size_t n) {
-                if (s.finish_write(ec, s.write_direct_bytes_ + n, s.write_batch_size_)) s.start_write();
-            };
-            asio::async_write(stream_, gather_, io_handler(this->shared_from_this(), on_written));
-            return;
-        }
-    }
-
-    // Cuts the batch into records and seals each in place; gather_ lists header, body and tag
-    // of every record, so the batch reaches the socket without being copied.
-    std::error_code build_records(std::size_t batch_size) {
-        const std::size_t tag_size = cipher_->tag_size();
-        const std::size_t max_plain = 65535 - tag_size;
-        const std::size_t records = (batch_size + max_plain - 1) / max_plain;
-        gather_.clear();
-        record_headers_.resize(records);
-        record_tags_.resize(records * tag_size);
-        records_since_rekey_ += records;
-        bytes_since_rekey_ += batch_size;
-        auto* text = reinterpret_cast<unsigned char*>(writing_.data());
-        for (std::size_t i = 0; i < records; ++i) {
-            const auto offset = i * max_plain;
-            const auto size = std::min(max_plain, batch_size - offset);
-            put_u16(record_headers_[i].data(), static_cast<std::uint16_t>(size + tag_size));
-            gather_.push_back(asio::buffer(record_headers_[i]));
-            gather_.push_back(asio::buffer(text + offset, size));
-            if constexpr (!cipher_type::is_identity) {
-                if (tag_size == 0) continue;
-                auto* tag = record_tags_.data() + i * tag_size;
-                if (auto ec = cipher_->seal(text + offset, size, tag)) return ec;
-                gather_.push_back(asio::buffer(tag, tag_size));
-            }
-        }
-        return rekey_batch_ ? send_rekey() : std::error_code();
-    }
-
-    // ---- rekey (Noise §11.3): the sender switches after the record ending in a rekey frame, the
-    // receiver after opening that record, so both sides change keys at the same point.
-    bool rekey_due() const noexcept {
-        if constexpr (!concepts::supports_rekey_v<cipher_type>) {
-            return false;
-        } else {
-            if (cipher_->tag_size() == 0) return false;
-            const auto& o = owner_->options();
-            return rekey_requested_ || (o.rekey_after_records != 0 && records_since_rekey_ >= o.rekey_after_records) ||
-                   (o.rekey_after_bytes != 0 && bytes_since_rekey_ >= o.rekey_after_bytes);
-        }
-    }
-
-    std::error_code send_rekey() {
-        if constexpr (concepts::supports_rekey_v<cipher_type>) {
-            if (auto ec = cipher_->rekey_send()) return ec;
-            rekey_requested_ = false;
-            records_since_rekey_ = bytes_since_rekey_ = 0;
-            owner_->counters().rekeys_sent++;
-        }
-        return {};
-    }
-
-    std::error_code receive_rekey() {
-        rekey_receive_pending_ = false;
-        if constexpr (concepts::supports_rekey_v<cipher_type>) {
-            if (parser_.partial()) return errc::malformed_frame;
-            if (auto ec = cipher_->rekey_receive()) return ec;
-            owner_->counters().rekeys_received++;
-        }
-        return {};
-    }
-
-    // Drops the first `bytes` of the gathered buffers (a partial direct write).
-    void consume_gathered(std::size_t bytes) {
-        auto it = gather_.begin();
-        while (bytes > 0 && bytes >= it->size()) {
-            bytes -= it->size();
-            ++it;
-        }
-        if (bytes > 0) *it += bytes;
-        gather_.erase(gather_.begin(), it);
-    }
-
-    // Completes a written batch. True if more is queued and the writer should go on.
-    bool finish_write(std::error_code ec, std::size_t written, std::size_t batch_size) {
-        owner_->counters().bytes_sent += written;
-        // A message counts as sent once its last record is wholly handed to the socket, even if
-        // a later part of the same write failed.
-        auto callbacks = std::move(writing_callbacks_);
-        writing_callbacks_.clear();
-        const std::size_t tag_size = cipher_ ? cipher_->tag_size() : 0;
-        const std::size_t max_plain = 65535 - tag_size;
-        for (auto& c : callbacks) {
-            const auto records = (c.end + max_plain - 1) / max_plain;
-            const auto wire_end = std::min(records * max_plain, batch_size) + records * (2 + tag_size);
-            c.done(ec && written < wire_end ? ec : std::error_code());
-        }
-        writing_.clear();  // keeps its capacity while the connection is busy; on_tick releases it
-        if (ec) {
-            {
-                std::lock_guard<std::mutex> lock(send_mutex_);
-                write_scheduled_ = false;
-                queued_bytes_ -= batch_size;
-            }
-            if (state_ == state::closing)
-                finish_close();
-            else
-                close(ec, close_mode::abort);
-            return false;
-        }
-        last_sent_ = clock::now();
-        bool more = false;
-        bool notify = false;
-        bool shutdown = false;
-        {
-            std::lock_guard<std::mutex> lock(send_mutex_);
-            queued_bytes_ -= batch_size;
-            notify = blocked_ && queued_bytes_ <= owner_->options().send_queue_limit / 2;
-            if (notify) blocked_ = false;
-            // A rekey requested while this batch was in flight still goes out, alone if need be.
-            more = !pending_.empty() || (rekey_requested_ && state_ == state::open);
-            if (!more) {
-                write_scheduled_ = false;
-                shutdown = flush_then_shutdown_;
-            }
-        }
-        if (notify && state_ == state::open) owner_->on_writable(this->shared_from_this());
-        if (shutdown) Transport::shutdown_send(stream_);
-        return more;
-    }
-
-    // Buffers keep their capacity while data flows (no allocation or page faults per message);
-    // at a tick, the parser's between frames and an empty send queue give theirs back.
-    void release_idle_buffers() {
-        parser_.release_idle();
-        std::lock_guard<std::mutex> lock(send_mutex_);
-        if (write_scheduled_ || !pending_.empty()) return;
-        std::string().swap(pending_);
-        std::string().swap(writing_);
-    }
-
-    void fail_pending(std::error_code ec) {
-        std::vector<queued_completion> failed;
-        {
-            std::lock_guard<std::mutex> lock(send_mutex_);
-            failed.swap(pending_callbacks_);
-            queued_bytes_ -= pending_.size();
-            pending_.clear();
-        }
-        for (auto& c : failed) c.done(ec);
-    }
-
-    void finish_close() {
-        if (state_ == state::closed) return;
-        state_ = state::closed;
-        fail_pending(close_reason_);
-        std::error_code ignored;
-        linger_timer_.cancel();
-        stream_.close(ignored);
-        rbegin_ = rend_ = 0;
-        owner_->buffers().release(std::move(rbuf_));
-    }
-
-    stream_type stream_;
-    std::shared_ptr<owner_type> owner_;
-    peer_info info_;
-    wire::hello local_hello_;
-    wire::hello remote_hello_;
-    state state_ = state::handshaking;
-    std::error_code close_reason_;
-    clock::time_point started_;
-    std::shared_ptr<connect_attempt> attempt_;
-
-    std::optional<handshake_type> hs_;
-    errc refusal_ = errc::max_peers_reached;  // what a refusing preamble announced
-    std::string hs_in_;
-    std::string hs_out_;
-    std::optional<cipher_type> cipher_;
-
-    std::unique_ptr<unsigned char[]> rbuf_;
-    std::size_t rbegin_ = 0;
-    std::size_t rend_ = 0;
-    wire::frame_parser parser_;
-    clock::time_point last_received_{};
-    clock::time_point last_sent_{};
-    std::optional<clock::time_point> record_started_;
-    bool read_pending_ = false;
-    bool flush_after_dispatch_ = false;
-    bool closed_by_peer_ = false;
-    hs_step hs_write_then_ = hs_step::preamble;
-    hs_step hs_read_step_ = hs_step::preamble;
-    std::size_t write_batch_size_ = 0;    // of the batch async_write is finishing
-    bool rekey_batch_ = false;             // the batch being sealed ends in a rekey frame
-    bool rekey_requested_ = false;
-    bool rekey_receive_pending_ = false;   // a rekey frame was read; the key changes after its record
-    std::uint64_t records_since_rekey_ = 0;
-    std::uint64_t bytes_since_rekey_ = 0;
-    std::size_t write_direct_bytes_ = 0;  // of that batch, written before async_write began
-
-    std::mutex send_mutex_;
-    std::string pending_;
-    // Completions of queued messages, with the offset in the queue where each message ends.
-    struct queued_completion {
-        std::size_t end;
-        send_completion done;
-    };
-    std::vector<queued_completion> pending_callbacks_;
-    std::size_t queued_bytes_ = 0;
-    bool write_scheduled_ = false;
-    bool writes_enabled_ = false;
-    bool blocked_ = false;
-    bool send_closed_ = false;
-    bool flush_then_shutdown_ = false;
-    std::error_code send_closed_reason_;
-
-    std::string writing_;
-    std::vector<queued_completion> writing_callbacks_;
-    std::vector<std::array<unsigned char, 2>> record_headers_;
-    std::vector<unsigned char> record_tags_;
-    std::vector<asio::const_buffer> gather_;
-    asio::steady_timer linger_timer_;
-};
-
-}  // namespace librats::detail
-
-#endif
-// ---- end <librats/detail/peer_session.hpp>
-
-#include <asio.hpp>
-#include <nlohmann/json.hpp>
-
-#include <algorithm>
-#include <atomic>
-#include <chrono>
-#include <exception>
-#include <functional>
-#include <memory>
-#include <mutex>
-#include <optional>
-#include <random>
-#include <string>
-#include <string_view>
-#include <tuple>
-#include <unordered_map>
-#include <utility>
-#include <vector>
-
-namespace librats::detail {
-
-// A frame to send, written straight into each peer's queue without an intermediate copy.
-struct outgoing_frame {
-    wire::frame_type type;
-    std::string_view json_type;  // JSON frames only
-    std::string_view body;
-
-    std::size_t payload_size() const noexcept {
-        return type == wire::frame_type::json ? 1 + json_type.size() + body.size() : body.size();
-    }
-    std::size_t size() const noexcept { return wire::frame_header_size + payload_size(); }
-    void append_to(std::string& out) const {
-        if (type == wire::frame_type::json)
-            wire::append_json_frame(out, json_type, body);
-        else
-            wire::append_frame(out, type, body);
-    }
-};
-
-// Errors that mean the peer misbehaved or went silent: logged as warnings and counted as drops.
-inline bool is_peer_fault(std::error_code ec) noexcept {
-    if (ec.category() != error_category()) return false;
-    switch (static_cast<errc>(ec.value())) {
-    case errc::bad_preamble:
-    case errc::bad_hello:
-    case errc::protocol_mismatch:
-    case errc::encryption_mismatch:
-    case errc::authentication_failed:
-    case errc::peer_id_mismatch:
-    case errc::handshake_timeout:
-    case errc::idle_timeout:
-    case errc::frame_timeout:
-    case errc::malformed_frame:
-    case errc::unknown_frame_type:
-    case errc::message_too_large:
-    case errc::invalid_json: return true;
-    default: return false;
-    }
-}
-
-template <class Transport, class Crypto, class... Discovery>
-class node_impl final : public session_owner<Transport, Crypto>,
-                        public std::enable_shared_from_this<node_impl<Transport, Crypto, Discovery...>> {
-public:
-    using session_type = peer_session<Transport, Crypto>;
-    using session_ptr = std::shared_ptr<session_type>;
-    using strand_type = asio::strand<asio::any_io_executor>;
-    using message_handler = std::function<void(const std::string& peer_id, const nlohmann::json& data)>;
-    using peer_handler = std::function<void(const peer_info&)>;
-    using disconnect_handler = std::function<void(const peer_info&, std::error_code)>;
-    using data_handler = std::function<void(const peer_info&, data_kind, std::string_view)>;
-    using connect_completion = unique_function<void(std::error_code, std::string)>;
-    using broadcast_completion = unique_function<void(std::error_code, std::size_t)>;
-
-    template <class... TransportArgs>
-    node_impl(const asio::any_io_executor& ex, node_options options, TransportArgs&&... transport_args)
-        : strand_(asio::make_strand(ex)),
-          options_(std::move(options)),
-          transport_(asio::any_io_executor(strand_), std::forward<TransportArgs>(transport_args)...),
-          tick_timer_(strand_),
-          accept_retry_timer_(strand_),
-          max_peers_(options_.max_peers),
-          rng_(std::random_device{}()) {}
-
-    // ---- lifecycle (any thread)
-
-    std::error_code start() {
-        std::lock_guard<std::mutex> lock(lifecycle_mutex_);
-        if (running_) return errc::already_running;
-        std::error_code ec;
-        auto acceptor = transport_.listen(options_.bind_address, options_.listen_port, ec);
-        if (ec) {
-            log_.error("cannot listen on ", options_.bind_address, " port ", options_.listen_port, ": ", ec.message());
-            return ec;
-        }
-        listen_port_ = acceptor.port();
-        running_ = true;
-        post_task([self = this->shared_from_this(), acceptor = std::move(acceptor)]() mutable {
-            self->do_start(std::move(acceptor));
-        });
-        return {};
-    }
-
-    // After the completion, no user handler of this node runs again (until a new start()).
-    void stop(unique_function<void()> done) {
-        {
-            std::lock_guard<std::mutex> lock(lifecycle_mutex_);
-            running_ = false;
-        }
-        post_task([self = this->shared_from_this(), done = std::move(done)]() mutable {
-            self->do_stop();
-            if (done) done();
-        });
-    }
-
-    bool is_running() const noexcept { return running_; }
-    std::uint16_t listen_port() const noexcept { return listen_port_; }
-    std::string local_peer_id() const { return crypto_.local_peer_id(); }
-    const strand_type& strand() const noexcept { return strand_; }
-
-    // ---- connections
-
-    // A non-empty expected_peer_id makes any other peer at that address an authentication failure.
-    void connect(std::string host, std::uint16_t port, std::string expected_peer_id, connect_completion done) {
-        post_task([self = this->shared_from_this(), host = std::move(host), port,
-                   expected_peer_id = std::move(expected_peer_id), done = std::move(done)]() mutable {
-            self->do_connect(host, port, std::move(done), std::move(expected_peer_id));
-        });
-    }
-
-    void rekey(const std::string& peer_id) {
-        post_task([self = this->shared_from_this(), peer_id] {
-            if (auto session = self->find_session(peer_id)) session->request_rekey();
-        });
-    }
-
-    void disconnect(const std::string& peer_id) {
-        post_task([self = this->shared_from_this(), peer_id] {
-            if (auto session = self->find_session(peer_id)) session->close(errc::closed_by_request);
-        });
-    }
-
-    // ---- sending (any thread). The returned error is also delivered to `done`, if given.
-
-    std::error_code send_frame(const std::string& peer_id, const outgoing_frame& frame, send_completion done) {
-        if (auto ec = check_sendable(frame)) return reject(ec, done);
-        auto session = find_session(peer_id);
-        if (!session) return reject(errc::peer_not_found, done);
-        const auto ec = session->enqueue(
-            frame.size(), [&frame](std::string& out) { frame.append_to(out); }, std::move(done));
-        if (ec)
-            counters_.sends_rejected++;
-        else
-            counters_.messages_sent++;
-        return ec;
-    }
-
-    // Returns how many peers the frame was queued for. `done` runs once, after every queued copy
-    // was written or failed: success if all were written.
-    std::size_t broadcast_frame(const outgoing_frame& frame, broadcast_completion done) {
-        if (auto ec = check_sendable(frame)) {
-            counters_.sends_rejected++;
-            if (done) done(ec, 0);
-            return 0;
-        }
-        const auto sessions = active_sessions();
-        if (sessions.empty()) {
-            if (done) done(errc::no_peers, 0);
-            return 0;
-        }
-        struct tally {
-            std::mutex mutex;
-            std::size_t remaining;
-            std::size_t delivered = 0;
-            std::error_code first_error;
-            broadcast_completion done;
-        };
-        std::shared_ptr<tally> shared;
-        if (done) {
-            shared = std::make_shared<tally>();
-            shared->remaining = sessions.size();
-            shared->done = std::move(done);
-        }
-        std::size_t queued = 0;
-        for (const auto& session : sessions) {
-            send_completion per_peer;
-            if (shared) {
-                per_peer = [shared](std::error_code ec) {
-                    std::unique_lock<std::mutex> lock(shared->mutex);
-                    if (ec && !shared->first_error) shared->first_error = ec;
-                    if (!ec) ++shared->delivered;
-                    if (--shared->remaining > 0) return;
-                    lock.unlock();
-                    shared->done(shared->first_error, shared->delivered);
-                };
-            }
-            const auto ec = session->enqueue(
-                frame.size(), [&frame](std::string& out) { frame.append_to(out); }, std::move(per_peer));
-            if (ec) {
-                counters_.sends_rejected++;
-            } else {
-                counters_.messages_sent++;
-                ++queued;
-            }
-        }
-        return queued;
-    }
-
-    // ---- handlers (any thread)
-
-    void add_message_handler(std::string type, message_handler handler, bool once) {
-        std::lock_guard<std::mutex> lock(handlers_mutex_);
-        message_handlers_[std::move(type)].push_back({std::make_shared<const message_handler>(std::move(handler)), once});
-    }
-
-    void remove_message_handlers(const std::string& type) {
-        std::lock_guard<std::mutex> lock(handlers_mutex_);
-        message_handlers_.erase(type);
-    }
-
-    void set_connected_handler(peer_handler h) { connected_handler_.set(std::move(h)); }
-    void set_disconnected_handler(disconnect_handler h) { disconnected_handler_.set(std::move(h)); }
-    void set_data_handler(data_handler h) { data_handler_.set(std::move(h)); }
-    void set_writable_handler(peer_handler h) { writable_handler_.set(std::move(h)); }
-
-    // ---- queries (any thread)
-
-    std::vector<peer_info> peers() const {
-        std::lock_guard<std::mutex> lock(peers_mutex_);
-        std::vector<peer_info> out;
-        out.reserve(peers_.size());
-        for (const auto& entry : peers_)
-            if (const auto session = entry.second.lock()) out.push_back(session->info());
-        return out;
-    }
-
-    std::optional<peer_info> find_peer(const std::string& peer_id) const {
-        std::lock_guard<std::mutex> lock(peers_mutex_);
-        const auto it = peers_.find(peer_id);
-        const auto session = it == peers_.end() ? nullptr : it->second.lock();
-        if (!session) return std::nullopt;
-        return session->info();
-    }
-
-    std::size_t peer_count() const {
-        std::lock_guard<std::mutex> lock(peers_mutex_);
-        return peers_.size();
-    }
-
-    std::size_t max_peers() const noexcept { return max_peers_; }
-    void set_max_peers(std::size_t n) noexcept { max_peers_ = n; }
-
-    node_statistics statistics() const noexcept {
-        node_statistics s;
-        s.bytes_sent = counters_.bytes_sent;
-        s.bytes_received = counters_.bytes_received;
-        s.messages_sent = counters_.messages_sent;
-        s.messages_received = counters_.messages_received;
-        s.connections_accepted = counters_.connections_accepted;
-        s.connections_initiated = counters_.connections_initiated;
-        s.handshakes_failed = counters_.handshakes_failed;
-        s.peers_dropped = counters_.peers_dropped;
-        s.sends_rejected = counters_.sends_rejected;
-        s.writes = counters_.writes;
-        s.rekeys_sent = counters_.rekeys_sent;
-        s.rekeys_received = counters_.rekeys_received;
-        return s;
-    }
-
-    logger& mutable_log() noexcept { return log_; }
-    Crypto& mutable_crypto() noexcept { return crypto_; }
-    Transport& transport() noexcept { return transport_; }
-    std::tuple<Discovery...>& discovery() noexcept { return discovery_; }
-
-    // ---- session_owner
-
-    const Crypto& crypto() const override { return crypto_; }
-    const node_options& options() const override { return options_; }
-    const logger& log() const override { return log_; }
-    node_counters& counters() override { return counters_; }
-    buffer_pool& buffers() override { return buffers_; }
-
-    std::error_code on_handshake_complete(const session_ptr& session) override {
-        handshaking_.erase(session.get());
-        const auto& info = session->info();
-        if (info.peer_id == crypto_.local_peer_id()) return errc::self_connection;
-        std::unique_lock<std::mutex> lock(peers_mutex_);
-        const auto existing = peers_.find(info.peer_id);
-        const auto current = existing == peers_.end() ? nullptr : existing->second.lock();
-        if (current) {
-            // Both ends order the two connections the same way, so both keep the same one.
-            const auto key = [](const session_ptr& s) { return std::make_pair(s->initiator_id(), s->initiator_nonce()); };
-            const auto loser = key(session) < key(current) ? current : session;
-            if (loser == current) {
-                loser->hand_over_queue(*session);
-                existing->second = session;
-            }
-            lock.unlock();
-            log_.debug("duplicate connection to ", info.peer_id, "; keeping the one from ",
-                       key(loser == session ? current : session).first);
-            complete_attempt(session, {}, info.peer_id);
-            if (loser != session) {
-                loser->close(errc::duplicate_connection);
-                return {};
-            }
-            return errc::duplicate_connection;
-        }
-        if (!current && existing != peers_.end()) peers_.erase(existing);
-        if (peers_.size() >= max_peers_) return errc::max_peers_reached;
-        peers_.emplace(info.peer_id, session);
-        lock.unlock();
-        log_.info("connected to peer ", info.peer_id, " at ", info.address, info.outbound ? " (outbound)" : " (inbound)");
-        complete_attempt(session, {}, info.peer_id);
-        if (auto handler = connected_handler_.get()) guarded("connection handler", [&] { (*handler)(info); });
-        std::apply([&](auto&... module) { (notify_connected(module, info), ...); }, discovery_);
-        return {};
-    }
-
-    std::error_code on_frame(const session_ptr& session, wire::frame_type type, std::string_view payload) override {
-        if (type == wire::frame_type::json) return dispatch_json(session->info(), payload);
-        if (auto handler = data_handler_.get()) {
-            const auto kind = type == wire::frame_type::binary ? data_kind::binary : data_kind::text;
-            guarded("data handler", [&] { (*handler)(session->info(), kind, payload); });
-        }
-        return {};
-    }
-
-    void on_closed(const session_ptr& session, std::error_code ec) override {
-        const bool was_handshaking = handshaking_.erase(session.get()) > 0;
-        const auto& info = session->info();
-        bool was_active = false;
-        {
-            std::lock_guard<std::mutex> lock(peers_mutex_);
-            const auto it = peers_.find(info.peer_id);
-            if (it != peers_.end() && (it->second.expired() || it->second.lock() == session)) {
-                was_active = !it->second.expired();
-                peers_.erase(it);
-            }
-        }
-        complete_attempt(session, ec, {});
-        const auto who = info.peer_id.empty() ? info.address : info.peer_id + " (" + info.address + ")";
-        if (is_peer_fault(ec) && !session->closed_by_peer()) {
-            counters_.peers_dropped++;
-            log_.warn("dropping peer ", who, ": ", ec.message());
-        } else {
-            log_.info("connection to ", who, " closed: ", ec.message());
-        }
-        if (was_handshaking && ec != errc::shutting_down) counters_.handshakes_failed++;
-        if (!was_active || stopping_) return;
-        if (auto handler = disconnected_handler_.get()) guarded("disconnect handler", [&] { (*handler)(info, ec); });
-        std::apply([&](auto&... module) { (notify_disconnected(module, info, ec), ...); }, discovery_);
-    }
-
-    void on_writable(const session_ptr& session) override {
-        if (auto handler = writable_handler_.get()) guarded("writable handler", [&] { (*handler)(session->info()); });
-    }
-
-private:
-    struct handler_entry {
-        std::shared_ptr<const message_handler> handler;
-        bool once;
-    };
-
-    // A throwing user callback must not unwind into the network code.
-    template <class F>
-    void guarded(const char* what, F&& f) const {
-        try {
-            f();
-        } catch (const std::exception& e) {
-            log_.error(what, " threw: ", e.what());
-        } catch (...) {
-            log_.error(what, " threw a non-standard exception");
-        }
-    }
-
-    std::error_code dispatch_json(const peer_info& info, std::string_view payload) {
-        wire::json_payload message;
-        if (auto ec = wire::parse_json_payload(payload, message)) return ec;
-        const auto data = nlohmann::json::parse(message.json_text.begin(), message.json_text.end(), nullptr, false);
-        if (data.is_discarded()) return errc::invalid_json;
-        std::vector<std::shared_ptr<const message_handler>> handlers;
-        {
-            std::lock_guard<std::mutex> lock(handlers_mutex_);
-            const auto it = message_handlers_.find(std::string(message.type));
-            if (it != message_handlers_.end()) {
-                auto& entries = it->second;
-                for (const auto& entry : entries) handlers.push_back(entry.handler);
-                entries.erase(std::remove_if(entries.begin(), entries.end(), [](const handler_entry& e) { return e.once; }),
-                              entries.end());
-                if (entries.empty()) message_handlers_.erase(it);
-            }
-        }
-        if (handlers.empty()) log_.debug("no handler for message type '", message.type, "' from ", info.peer_id);
-        for (const auto& handler : handlers) guarded("message handler", [&] { (*handler)(info.peer_id, data); });
-        return {};
-    }
-
-    std::error_code check_sendable(const outgoing_frame& frame) const {
-        if (!running_) return errc::not_running;
-        if (frame.type == wire::frame_type::json &&
-            (frame.json_type.empty() || frame.json_type.size() > wire::max_json_type_size))
-            return std::make_error_code(std::errc::invalid_argument);
-        if (frame.payload_size() > options_.max_message_size) return errc::message_too_large;
-        return {};
-    }
-
-    std::error_code reject(std::error_code ec, send_completion& done) {
-        counters_.sends_rejected++;
-        if (done) done(ec);
-        return ec;
-    }
-
-    session_ptr find_session(const std::string& peer_id) const {
-        std::lock_guard<std::mutex> lock(peers_mutex_);
-        const auto it = peers_.find(peer_id);
-        return it == peers_.end() ? nullptr : it->second.lock();
-    }
-
-    std::vector<session_ptr> active_sessions() const {
-        std::lock_guard<std::mutex> lock(peers_mutex_);
-        std::vector<session_ptr> out;
-        out.reserve(peers_.size());
-        for (const auto& entry : peers_)
-            if (auto session = entry.second.lock()) out.push_back(std::move(session));
-        return out;
-    }
-
-    // Every session: established ones and those still in their handshake. Strand only.
-    std::vector<session_ptr> all_sessions() const {
-        auto out = active_sessions();
-        for (const auto& entry : handshaking_)
-            if (auto session = entry.second.lock()) out.push_back(std::move(session));
-        return out;
-    }
-
-    void complete_attempt(const session_ptr& session, std::error_code ec, std::string peer_id) {
-        if (const auto& attempt = session->attempt()) attempt->complete(ec, std::move(peer_id));
-    }
-
-    template <class Module>
-    static void notify_connected(Module& module, const peer_info& info) {
-        if constexpr (concepts::detail::has_on_peer_connected<Module>::value) module.on_peer_connected(info);
-    }
-
-    template <class Module>
-    static void notify_disconnected(Module& module, const peer_info& info, std::error_code ec) {
-        if constexpr (concepts::detail::has_on_peer_disconnected<Module>::value) module.on_peer_disconnected(info, ec);
-    }
-
-    wire::hello make_hello() {
-        wire::hello hello;
-        hello.peer_id = crypto_.local_peer_id();
-        hello.listen_port = listen_port_;
-        hello.agent = std::string("librats-cpp/") + library_version;
-        hello.nonce = rng_();
-        return hello;
-    }
-
-    // ---- strand-confined operations
-
-    void do_start(typename Transport::acceptor_type acceptor) {
-        stopping_ = false;
-        acceptor_.emplace(std::move(acceptor));
-        do_accept();
-        schedule_tick();
-        discovery_context_.emplace(asio::any_io_executor(strand_), transport_, log_, options_, crypto_.local_peer_id(),
-                                   typename discovery_context<Transport>::node_hooks{
-                                       [self = this->weak_from_this()](const std::string& host, std::uint16_t port,
-                                                                       std::function<void(std::error_code, const std::string&)> done) {
-                                           if (auto node = self.lock())
-                                               node->do_connect(host, port, [done = std::move(done)](std::error_code ec, std::string id) {
-                                                   if (done) done(ec, id);
-                                               });
-                                       },
-                                       [this] { return listen_port(); },
-                                       [this] { return peer_count(); },
-                                       [this](const std::string& id) { return find_session(id) != nullptr; }});
-        std::apply([this](auto&... module) { (module.start(*discovery_context_), ...); }, discovery_);
-        log_.info("node ", crypto_.local_peer_id(), " listening on port ", listen_port_);
-    }
-
-    void do_stop() {
-        if (stopping_) return;
-        stopping_ = true;
-        std::apply([](auto&... module) { (module.stop(), ...); }, discovery_);
-        if (acceptor_) {
-            std::error_code ignored;
-            acceptor_->close(ignored);
-            acceptor_.reset();
-        }
-        tick_timer_.cancel();
-        accept_retry_timer_.cancel();
-        for (const auto& session : all_sessions()) session->close(errc::shutting_down);
-    }
-
-    // Cold paths (start, stop, connect) share one posted type: see bound_handler.hpp.
-    void post_task(unique_function<void()> task) { asio::post(strand_, std::move(task)); }
-
-    using timer_handler = bound_handler<node_impl, std::error_code>;
-
-    void do_accept() {
-        using accept_handler = bound_handler<node_impl, std::error_code, typename Transport::stream_type>;
-        acceptor_->async_accept(accept_handler(this->shared_from_this(), [](node_impl& self, std::error_code ec,
-                                                                            typename Transport::stream_type stream) {
-            if (self.stopping_ || !self.acceptor_) return;
-            if (ec) {
-                self.log_.warn("accept failed: ", ec.message());
-                // Out of descriptors and the like: try again shortly rather than spin.
-                self.accept_retry_timer_.expires_after(std::chrono::milliseconds(100));
-                self.accept_retry_timer_.async_wait(timer_handler(self.shared_from_this(), [](node_impl& node, std::error_code) {
-                    if (!node.stopping_ && node.acceptor_) node.do_accept();
-                }));
-                return;
-            }
-            self.counters_.connections_accepted++;
-            self.accept_stream(std::move(stream));
-            self.do_accept();
-        }));
-    }
-
-    void accept_stream(typename Transport::stream_type stream) {
-        if (handshaking_.size() >= options_.max_pending_handshakes) {
-            log_.warn("too many pending handshakes; refusing ", Transport::remote_address(stream));
-            std::error_code ignored;
-            stream.close(ignored);
-            return;
-        }
-        const auto refusal = peer_count() >= max_peers_ ? static_cast<std::uint8_t>(errc::max_peers_reached) : 0;
-        auto session = std::make_shared<session_type>(std::move(stream), this->shared_from_this(), next_connection_id(), false);
-        handshaking_.emplace(session.get(), session);
-        session->start(make_hello(), refusal);
-    }
-
-    void do_connect(const std::string& host, std::uint16_t port, connect_completion done,
-                    std::string expected_peer_id = {}) {
-        if (stopping_ || !running_) return done(errc::not_running, {});
-        if (peer_count() >= max_peers_) return done(errc::max_peers_reached, {});
-        counters_.connections_initiated++;
-        auto attempt = std::make_shared<connect_attempt>();
-        attempt->handler = std::move(done);
-        attempt->expected_peer_id = std::move(expected_peer_id);
-        auto timer = std::make_shared<asio::steady_timer>(strand_, options_.connect_timeout);
-        timer->async_wait(bound_handler<connect_attempt, std::error_code>(attempt, [](connect_attempt& a, std::error_code ec) {
-            if (!ec) a.complete(errc::connect_timeout, {});
-        }));
-        log_.debug("connecting to ", host, " port ", port);
-        transport_.async_connect(host, port, [self = this->shared_from_this(), attempt, timer](
-                                                 std::error_code ec, typename Transport::stream_type stream) {
-            timer->cancel();
-            if (!attempt->handler) {
-                std::error_code ignored;
-                stream.close(ignored);
-                return;
-            }
-            if (ec) return attempt->complete(ec, {});
-            if (self->stopping_) return attempt->complete(errc::shutting_down, {});
-            auto session = std::make_shared<session_type>(std::move(stream), self, self->next_connection_id(), true);
-            session->set_connect_attempt(attempt);
-            self->handshaking_.emplace(session.get(), session);
-            session->start(self->make_hello());
-        });
-    }
-
-    connection_id next_connection_id() noexcept { return ++last_connection_id_; }
-
-    std::chrono::milliseconds tick_interval() const {
-        const auto shortest = std::min({options_.keepalive_interval, options_.idle_timeout, options_.frame_timeout,
-                                        options_.handshake_timeout});
-        return std::clamp(shortest / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
-    }
-
-    void schedule_tick() {
-        tick_timer_.expires_after(tick_interval());
-        tick_timer_.async_wait(timer_handler(this->shared_from_this(), [](node_impl& self, std::error_code ec) {
-            if (ec || self.stopping_) return;
-            const auto now = clock::now();
-            for (const auto& session : self.all_sessions()) session->on_tick(now);
-            self.schedule_tick();
-        }));
-    }
-
-    strand_type strand_;
-    const node_options options_;
-    logger log_;
-    Crypto crypto_;
-    Transport transport_;
-    std::tuple<Discovery...> discovery_;
-    std::optional<discovery_context<Transport>> discovery_context_;
-    std::optional<typename Transport::acceptor_type> acceptor_;
-    asio::steady_timer tick_timer_;
-    asio::steady_timer accept_retry_timer_;
-    buffer_pool buffers_;
-    node_counters counters_;
-
-    std::mutex lifecycle_mutex_;
-    std::atomic<bool> running_{false};
-    bool stopping_ = false;  // strand only
-    std::atomic<std::uint16_t> listen_port_{0};
-    std::atomic<std::size_t> max_peers_;
-    connection_id last_connection_id_ = 0;
-    std::mt19937_64 rng_;
-
-    mutable std::mutex peers_mutex_;
-    // Weak: a session is kept alive by its own pending operations, so that dropping the node
-    // and its io_context frees everything even if the stop never ran.
-    std::unordered_map<std::string, std::weak_ptr<session_type>> peers_;
-    std::unordered_map<const session_type*, std::weak_ptr<session_type>> handshaking_;  // strand only
-
-    mutable std::mutex handlers_mutex_;
-    std::unordered_map<std::string, std::vector<handler_entry>> message_handlers_;
-    handler_slot<peer_handler> connected_handler_;
-    handler_slot<disconnect_handler> disconnected_handler_;
-    handler_slot<data_handler> data_handler_;
-    handler_slot<peer_handler> writable_handler_;
-};
-
-}  // namespace librats::detail
-
-#endif
-// ---- end <librats/detail/node_impl.hpp>
-
-#include <asio.hpp>
-#include <nlohmann/json.hpp>
-
-#include <cstddef>
-#include <cstdint>
-#include <memory>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <system_error>
-#include <tuple>
-#include <utility>
-#include <vector>
-
-namespace librats {
-
-template <class Transport, class Crypto = plaintext, class... Discovery>
-class basic_node {
-    // If you get an error on one of the following lines, a policy lacks a member the node needs:
-    // the message names it and the concept header that describes the policy.
-    static_assert(concepts::check_transport<Transport>());
-    static_assert(concepts::check_crypto<Crypto>());
-    static_assert(concepts::check_discovery<Transport, Discovery...>());
-
-    using impl_type = detail::node_impl<Transport, Crypto, Discovery...>;
-
-public:
-    using transport_type = Transport;
-    using crypto_type = Crypto;
-    using executor_type = asio::any_io_executor;
-    using message_handler = typename impl_type::message_handler;
-    using peer_handler = typename impl_type::peer_handler;
-    using disconnect_handler = typename impl_type::disconnect_handler;
-    using data_handler = typename impl_type::data_handler;
-
-    // Extra arguments construct the transport after its executor (memory_transport: the network).
-    template <class... TransportArgs>
-    explicit basic_node(const executor_type& ex, node_options options = {}, TransportArgs&&... transport_args)
-        : impl_(std::make_shared<impl_type>(ex, std::move(options), std::forward<TransportArgs>(transport_args)...)) {}
-
-    basic_node(const basic_node&) = delete;
-    basic_node& operator=(const basic_node&) = delete;
-    basic_node(basic_node&&) noexcept = default;
-    basic_node& operator=(basic_node&&) noexcept = default;
-
-    ~basic_node() {
-        if (impl_) impl_->stop(nullptr);
-    }
-
-    // ---- lifecycle
-
-    // Listens (synchronously, so listen_port() is valid on return) and starts discovery.
-    void start(std::error_code& ec) { ec = impl_->start(); }
-    void start() {
-        std::error_code ec;
-        start(ec);
-        if (ec) throw std::system_error(ec, "librats: start");
-    }
-
-    // Closes every connection (peers get a goodbye) and stops discovery. No handler runs after
-    // the completion; disconnect handlers are not called for connections closed by stop.
-    template <class Token>
-    auto async_stop(Token&& token) {
-        return asio::async_initiate<Token, void()>(
-            [impl = impl_](auto handler) {
-                impl->stop(detail::posting_completion<void()>(std::move(handler), impl->strand()));
-            },
-            token);
-    }
-    void stop() { impl_->stop(nullptr); }
-
-    bool is_running() const noexcept { return impl_->is_running(); }
-    std::uint16_t listen_port() const noexcept { return impl_->listen_port(); }
-    std::string peer_id() const { return impl_->local_peer_id(); }
-    executor_type get_executor() const { return impl_->strand(); }
-
-    // ---- connections
-
-    // Dials host:port (a name, an IPv4 or an IPv6 literal) and completes after the handshake:
-    // void(std::error_code, std::string peer_id). Dialing a peer already connected completes
-    // with its ID; the duplicate connection is closed.
-    template <class Token>
-    auto async_connect(std::string host, std::uint16_t port, Token&& token) {
-        return async_connect(std::move(host), port, std::string(), std::forward<Token>(token));
-    }
-
-    // The same, for a peer whose ID is known (from a previous session, a DHT or a user): with
-    // an encrypting Crypto the handshake proves the ID, and any other peer at that address
-    // fails with errc::authentication_failed.
-    template <class Token>
-    auto async_connect(std::string host, std::uint16_t port, std::string expected_peer_id, Token&& token) {
-        return asio::async_initiate<Token, void(std::error_code, std::string)>(
-            [impl = impl_](auto handler, std::string host, std::uint16_t port, std::string expected_peer_id) {
-                impl->connect(std::move(host), port, std::move(expected_peer_id),
-                              detail::posting_completion<void(std::error_code, std::string)>(std::move(handler),
-                                                                                             impl->strand()));
-            },
-            token, std::move(host), port, std::move(expected_peer_id));
-    }
-
-    // Closes the connection to peer_id after flushing what was queued for it.
-    void disconnect(const std::string& peer_id) { impl_->disconnect(peer_id); }
-
-    // Replaces the key of our direction of an encrypted connection now (Noise rekey; the peer
-    // follows at the same point of the stream). node_options sets when it happens by itself.
-    void rekey(const std::string& peer_id) { impl_->rekey(peer_id); }
-
-    // ---- typed JSON messages
-
-    // Completes with void(std::error_code) once the message is handed to the socket, or at once
-    // with the reason it cannot be (peer_not_found, send_queue_full, message_too_large, ...).
-    template <class Token>
-    auto async_send(const std::string& peer_id, std::string_view type, const nlohmann::json& data, Token&& token) {
-        return initiate_send(peer_id, wire::frame_type::json, type, data.dump(), std::forward<Token>(token));
-    }
-    std::error_code send(const std::string& peer_id, std::string_view type, const nlohmann::json& data) {
-        const auto text = data.dump();
-        return impl_->send_frame(peer_id, {wire::frame_type::json, type, text}, nullptr);
-    }
-
-    // To every connected peer; returns the number of peers it was queued for. The completion,
-    // void(std::error_code, std::size_t delivered), runs once when every copy was written.
-    template <class Token>
-    auto async_broadcast(std::string_view type, const nlohmann::json& data, Token&& token) {
-        return initiate_broadcast(wire::frame_type::json, type, data.dump(), std::forward<Token>(token));
-    }
-    std::size_t broadcast(std::string_view type, const nlohmann::json& data) {
-        const auto text = data.dump();
-        return impl_->broadcast_frame({wire::frame_type::json, type, text}, nullptr);
-    }
-
-    // ---- opaque bytes (binary, or text for the legacy string API)
-
-    template <class Token>
-    auto async_send_data(const std::string& peer_id, data_kind kind, std::string_view bytes, Token&& token) {
-        return initiate_send(peer_id, frame_type_of(kind), {}, std::string(bytes), std::forward<Token>(token));
-    }
-    std::error_code send_data(const std::string& peer_id, data_kind kind, std::string_view bytes) {
-        return impl_->send_frame(peer_id, {frame_type_of(kind), {}, bytes}, nullptr);
-    }
-    template <class Token>
-    auto async_broadcast_data(data_kind kind, std::string_view bytes, Token&& token) {
-        return initiate_broadcast(frame_type_of(kind), {}, std::string(bytes), std::forward<Token>(token));
-    }
-    std::size_t broadcast_data(data_kind kind, std::string_view bytes) {
-        return impl_->broadcast_frame({frame_type_of(kind), {}, bytes}, nullptr);
-    }
-
-    // ---- handlers (run on the strand; an exception thrown by one is logged and dropped)
-
-    void on(std::string type, message_handler handler) { impl_->add_message_handler(std::move(type), std::move(handler), false); }
-    void once(std::string type, message_handler handler) { impl_->add_message_handler(std::move(type), std::move(handler), true); }
-    void off(const std::string& type) { impl_->remove_message_handlers(type); }
-
-    void set_peer_connected_handler(peer_handler handler) { impl_->set_connected_handler(std::move(handler)); }
-    void set_peer_disconnected_handler(disconnect_handler handler) { impl_->set_disconnected_handler(std::move(handler)); }
-    void set_data_handler(data_handler handler) { impl_->set_data_handler(std::move(handler)); }
-    // Called when a peer's send queue, after refusing a send, has drained below half its limit.
-    void set_writable_handler(peer_handler handler) { impl_->set_writable_handler(std::move(handler)); }
-
-    // ---- state
-
-    std::size_t peer_count() const { return impl_->peer_count(); }
-    std::vector<peer_info> peers() const { return impl_->peers(); }
-    std::optional<peer_info> find_peer(const std::string& peer_id) const { return impl_->find_peer(peer_id); }
-    std::size_t max_peers() const noexcept { return impl_->max_peers(); }
-    void set_max_peers(std::size_t n) noexcept { impl_->set_max_peers(n); }
-    node_statistics statistics() const noexcept { return impl_->statistics(); }
-
-    logger& log() noexcept { return impl_->mutable_log(); }
-    const logger& log() const noexcept { return impl_->log(); }
-    // The crypto policy, to configure identity before start().
-    Crypto& crypto() noexcept { return impl_->mutable_crypto(); }
-    const Crypto& crypto() const noexcept { return impl_->crypto(); }
-    // A discovery module of this node, e.g. node.get<static_peers>().add_peer("host", 8080).
-    template <class Module>
-    Module& get() noexcept { return std::get<Module>(impl_->discovery()); }
-
-private:
-    static constexpr wire::frame_type frame_type_of(data_kind kind) noexcept {
-        return kind == data_kind::binary ? wire::frame_type::binary : wire::frame_type::text;
-    }
-
-    // Everything the initiation uses is passed by value: a deferred token may run it later.
-    template <class Token>
-    auto initiate_send(const std::string& peer_id, wire::frame_type type, std::string_view json_type, std::string body,
-                       Token&& token) {
-        return asio::async_initiate<Token, void(std::error_code)>(
-            [impl = impl_, type](auto handler, const std::string& peer_id, const std::string& json_type,
-                                 const std::string& body) {
-                impl->send_frame(peer_id, {type, json_type, body},
-                                 detail::posting_completion<void(std::error_code)>(std::move(handler), impl->strand()));
-            },
-            token, peer_id, std::string(json_type), std::move(body));
-    }
-
-    template <class Token>
-    auto initiate_broadcast(wire::frame_type type, std::string_view json_type, std::string body, Token&& token) {
-        return asio::async_initiate<Token, void(std::error_code, std::size_t)>(
-            [impl = impl_, type](auto handler, const std::string& json_type, const std::string& body) {
-                impl->broadcast_frame({type, json_type, body},
-                                      detail::posting_completion<void(std::error_code, std::size_t)>(
-                                          std::move(handler), impl->strand()));
-            },
-            token, std::string(json_type), std::move(body));
-    }
-
-    std::shared_ptr<impl_type> impl_;
-};
-
-}  // namespace librats
-
-#endif
-// ---- end <librats/node.hpp>
-
-#include <asio.hpp>
-#include <nlohmann/json.hpp>
-
-#include <algorithm>
-#include <atomic>
-#include <cctype>
-#include <chrono>
-#include <cstdint>
-#include <functional>
-#include <future>
-#include <memory>
-#include <mutex>
-#include <optional>
-#include <string>
-#include <thread>
-#include <type_traits>
-#include <vector>
-
-namespace librats {
-
-// The legacy socket handle: here the node's connection ID, unique per connection.
-using socket_t = connection_id;
-inline constexpr socket_t INVALID_SOCKET_VALUE = -1;
-
-enum class LogLevel { DEBUG = 0, INFO = 1, WARN = 2, ERROR = 3 };
-
-struct RatsPeer {
-    std::string peer_id;
-    std::string ip;
-    std::uint16_t port = 0;  // the peer's listen port
-    socket_t socket = INVALID_SOCKET_VALUE;
-    std::string normalized_address;  // "ip:port" of the connection
-    std::chrono::steady_clock::time_point connected_at{};
-    bool is_outgoing = false;
-    std::string version;  // the peer's agent string
-    bool encryption_enabled = false;
-};
-
-template <class Node>
-class basic_rats_client {
-public:
-    using node_type = Node;
-    using MessageCallback = std::function<void(const std::string& peer_id, const nlohmann::json& data)>;
-    using SendCallback = std::function<void(bool success, const std::string& error)>;
-    using ConnectionCallback = std::function<void(socket_t, const std::string& peer_hash_id)>;
-    using StringDataCallback = std::function<void(socket_t, const std::string& peer_hash_id, const std::string& data)>;
-    using DataCallback = StringDataCallback;
-    using BinaryDataCallback =
-        std::function<void(socket_t, const std::string& peer_hash_id, const std::vector<std::uint8_t>& data)>;
-    using DisconnectCallback = std::function<void(socket_t, const std::string& peer_hash_id)>;
-
-    explicit basic_rats_client(int listen_port, int max_peers = 10, const std::string& bind_address = "")
-        : work_(asio::make_work_guard(io_)),
-          node_(io_.get_executor(), make_options(listen_port, max_peers, bind_address)),
-          bind_address_(bind_address) {
-        node_.set_peer_connected_handler([this](const peer_info& info) {
-            if (auto cb = connection_callback_.get()) (*cb)(info.connection, info.peer_id);
-        });
-        node_.set_peer_disconnected_handler([this](const peer_info& info, std::error_code) {
-            if (auto cb = disconnect_callback_.get()) (*cb)(info.connection, info.peer_id);
-        });
-        node_.set_data_handler([this](const peer_info& info, data_kind kind, std::string_view data) {
-            auto binary = kind == data_kind::binary ? binary_callback_.get() : nullptr;
-            if (binary) return (*binary)(info.connection, info.peer_id, std::vector<std::uint8_t>(data.begin(), data.end()));
-            if (auto text = string_callback_.get()) (*text)(info.connection, info.peer_id, std::string(data));
-        });
-    }
-
-    basic_rats_client(const basic_rats_client&) = delete;
-    basic_rats_client& operator=(const basic_rats_client&) = delete;
-
-    ~basic_rats_client() {
-        stop();
-        work_.reset();
-        if (thread_.joinable()) thread_.join();
-    }
-
-    // ---- lifecycle
-
-    // Listens and starts the network thread; false (with the reason logged) if it cannot.
-    bool start() {
-        std::lock_guard<std::mutex> lock(lifecycle_mutex_);
-        if (node_.is_running()) return false;
-        std::error_code ec;
-        node_.start(ec);
-        if (ec) return false;
-        if (!thread_.joinable()) {
-            io_.restart();
-            thread_ = std::thread([this] { io_.run(); });
-        }
-        return true;
-    }
-
-    // Closes every connection (no disconnect callbacks) and stops the network thread.
-    void stop() {
-        std::lock_guard<std::mutex> lock(lifecycle_mutex_);
-        if (!thread_.joinable()) return;
-        if (std::this_thread::get_id() == thread_.get_id()) {
-            // From a callback: we cannot wait for ourselves; the destructor joins.
-            node_.stop();
-            return;
-        }
-        if (node_.is_running()) {
-            auto stopped = std::make_shared<std::promise<void>>();
-            auto done = stopped->get_future();
-            node_.async_stop([stopped] { stopped->set_value(); });
-            done.wait_for(std::chrono::seconds(5));
-        }
-        io_.stop();
-        thread_.join();
-    }
-
-    bool is_running() const { return node_.is_running(); }
-    int get_listen_port() const { return node_.listen_port(); }
-    std::string get_bind_address() const { return bind_address_; }
-
-    // ---- connections
-
-    // Starts dialing and returns at once, as upstream does: true when the attempt started (the
-    // connection callback reports success), false when not running, the address is invalid or
-    // the peer limit is reached.
-    bool connect_to_peer(const std::string& host, int port) {
-        if (!is_running() || host.empty() || port <= 0 || port > 65535 || is_peer_limit_reached()) return false;
-        node_.async_connect(host, static_cast<std::uint16_t>(port), [this, host, port](std::error_code ec, const std::string&) {
-            if (ec) node_.log().warn("connecting to ", host, ':', port, " failed: ", ec.message());
-        });
-        return true;
-    }
-
-    void disconnect_peer_by_hash(const std::string& peer_hash_id) { node_.disconnect(peer_hash_id); }
-    void disconnect_peer_by_id(const std::string& peer_id) { node_.disconnect(peer_id); }
-    void disconnect_peer(socket_t socket) {
-        const auto id = get_peer_id(socket);
-        if (!id.empty()) node_.disconnect(id);
-    }
-
-    // ---- typed JSON messages
-
-    void on(const std::string& message_type, MessageCallback callback) { node_.on(message_type, std::move(callback)); }
-    void once(const std::string& message_type, MessageCallback callback) { node_.once(message_type, std::move(callback)); }
-    void off(const std::string& message_type) { node_.off(message_type); }
-
-    // To every connected peer; the callback runs once: success when every copy was written.
-    void send(const std::string& message_type, const nlohmann::json& data, SendCallback callback = nullptr) {
-        if (!callback) {
-            node_.broadcast(message_type, data);
-            return;
-        }
-        node_.async_broadcast(message_type, data, [callback = std::move(callback)](std::error_code ec, std::size_t) {
-            callback(!ec, ec ? ec.message() : std::string());
-        });
-    }
-
-    void send(const std::string& peer_id, const std::string& message_type, const nlohmann::json& data,
-              SendCallback callback = nullptr) {
-        if (!callback) {
-            node_.send(peer_id, message_type, data);
-            return;
-        }
-        node_.async_send(peer_id, message_type, data, [callback = std::move(callback)](std::error_code ec) {
-            callback(!ec, ec ? ec.message() : std::string());
-        });
-    }
-
-    // ---- legacy data; true / the count of peers means queued
-
-    bool send_to_peer_by_hash(const std::string& peer_hash_id, const std::string& data) {
-        return !node_.send_data(peer_hash_id, data_kind::text, data);
-    }
-    bool send_string_to_peer_id(const std::string& peer_id, const std::string& data) {
-        return send_to_peer_by_hash(peer_id, data);
-    }
-    int broadcast_to_peers(const std::string& data) {
-        return static_cast<int>(node_.broadcast_data(data_kind::text, data));
-    }
-    int broadcast_string_to_peers(const std::string& data) { return broadcast_to_peers(data); }
-
-    bool send_binary_to_peer_id(const std::string& peer_id, const std::vector<std::uint8_t>& data) {
-        return !node_.send_data(peer_id, data_kind::binary, as_view(data));
-    }
-    bool send_binary_to_peer(socket_t socket, const std::vector<std::uint8_t>& data) {
-        const auto id = get_peer_id(socket);
-        return !id.empty() && send_binary_to_peer_id(id, data);
-    }
-    int broadcast_binary_to_peers(const std::vector<std::uint8_t>& data) {
-        return static_cast<int>(node_.broadcast_data(data_kind::binary, as_view(data)));
-    }
-
-    // ---- legacy callbacks (on the network thread)
-
-    void set_connection_callback(ConnectionCallback cb) { connection_callback_.set(std::move(cb)); }
-    void set_disconnect_callback(DisconnectCallback cb) { disconnect_callback_.set(std::move(cb)); }
-    // Text data; also binary data when no binary callback is set.
-    void set_data_callback(DataCallback cb) { string_callback_.set(std::move(cb)); }
-    void set_string_data_callback(StringDataCallback cb) { string_callback_.set(std::move(cb)); }
-    void set_binary_data_callback(BinaryDataCallback cb) { binary_callback_.set(std::move(cb)); }
-
-    // ---- peers
-
-    int get_peer_count() const { return static_cast<int>(node_.peer_count()); }
-    std::string get_our_peer_id() const { return node_.peer_id(); }
-    std::vector<RatsPeer> get_all_peers() const {
-        std::vector<RatsPeer> out;
-        for (const auto& info : node_.peers()) out.push_back(to_rats_peer(info));
-        return out;
-    }
-    std::optional<RatsPeer> get_peer_by_id(const std::string& peer_id) const {
-        const auto info = node_.find_peer(peer_id);
-        if (!info) return std::nullopt;
-        return to_rats_peer(*info);
-    }
-    std::string get_peer_id(socket_t socket) const {
-        for (const auto& info : node_.peers())
-            if (info.connection == socket) return info.peer_id;
-        return {};
-    }
-    socket_t get_peer_socket_by_id(const std::string& peer_id) const {
-        const auto info = node_.find_peer(peer_id);
-        return info ? info->connection : INVALID_SOCKET_VALUE;
-    }
-    int get_max_peers() const { return static_cast<int>(node_.max_peers()); }
-    void set_max_peers(int max_peers) { node_.set_max_peers(static_cast<std::size_t>(std::max(0, max_peers))); }
-    bool is_peer_limit_reached() const { return node_.peer_count() >= node_.max_peers(); }
-
-    // Upstream's keys, plus traffic counters.
-    nlohmann::json get_connection_statistics() const {
-        const auto s = node_.statistics();
-        const auto peers = node_.peer_count();
-        return {{"total_peers", peers},
-                {"validated_peers", peers},
-                {"max_peers", node_.max_peers()},
-                {"running", node_.is_running()},
-                {"listen_port", node_.listen_port()},
-                {"our_peer_id", node_.peer_id()},
-                {"encryption_enabled", node_.crypto().encrypted()},
-                {"dht_running", false},
-                {"mdns_running", false},
-                {"bytes_sent", s.bytes_sent},
-                {"bytes_received", s.bytes_received},
-                {"messages_sent", s.messages_sent},
-                {"messages_received", s.messages_received},
-                {"connections_accepted", s.connections_accepted},
-                {"connections_initiated", s.connections_initiated},
-                {"handshakes_failed", s.handshakes_failed},
-                {"peers_dropped", s.peers_dropped},
-                {"sends_rejected", s.sends_rejected},
-                {"writes", s.writes}};
-    }
-
-    // ---- encryption (Noise XX, on by default). The key is the node's static X25519 private key,
-    // 64 hex digits; the peer ID is derived from its public half, so changing the key changes
-    // the peer ID, and is refused while the client runs.
-
-    bool initialize_encryption(bool enable = true) {
-        set_encryption_enabled(enable);
-        return is_encryption_enabled() == enable;
-    }
-    // Connections made afterwards follow it; both ends must agree or they fail to connect.
-    void set_encryption_enabled(bool enabled) {
-        if constexpr (has_switchable_encryption) {
-            node_.crypto().set_enabled(enabled);
-        } else if (enabled) {
-            node_.log().error("this composition's crypto policy cannot encrypt");
-        }
-    }
-    bool is_encryption_enabled() const { return node_.crypto().encrypted(); }
-
-    std::string get_encryption_key() const {
-        if constexpr (has_switchable_encryption) return node_.crypto().static_private_key_hex();
-        return {};
-    }
-    bool set_encryption_key(const std::string& key_hex) {
-        if constexpr (has_switchable_encryption) {
-            std::lock_guard<std::mutex> lock(lifecycle_mutex_);
-            if (refuse_identity_change_while_running()) return false;
-            return node_.crypto().set_static_private_key_hex(key_hex);
-        }
-        return false;
-    }
-    // A fresh key (and so a new peer ID); "" if the client runs or its crypto has no key.
-    std::string generate_new_encryption_key() {
-        if constexpr (has_switchable_encryption) {
-            std::lock_guard<std::mutex> lock(lifecycle_mutex_);
-            if (refuse_identity_change_while_running()) return {};
-            node_.crypto().generate_static_key();
-            return node_.crypto().static_private_key_hex();
-        }
-        return {};
-    }
-
-    bool is_peer_encrypted(const std::string& peer_id) const {
-        const auto info = node_.find_peer(peer_id);
-        return info && info->encrypted;
-    }
-    // The peer's static public key (its proven identity), hex; "" if unknown or not encrypted.
-    std::string get_peer_noise_public_key(const std::string& peer_id) const {
-        const auto info = node_.find_peer(peer_id);
-        return info ? info->public_key : std::string();
-    }
-    // The Noise handshake hash of the connection, the same on both ends (channel binding), hex.
-    std::string get_peer_handshake_hash(const std::string& peer_id) const {
-        const auto info = node_.find_peer(peer_id);
-        return info ? info->handshake_hash : std::string();
-    }
-
-    // ---- logging (default: warnings and errors on stderr)
-
-    void set_log_level(LogLevel level) { node_.log().set_level(static_cast<log_level>(static_cast<int>(level) + 1)); }
-    void set_log_level(const std::string& level) {
-        std::string upper(level);
-        std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return std::toupper(c); });
-        if (upper == "DEBUG")
-            set_log_level(LogLevel::DEBUG);
-        else if (upper == "WARN" || upper == "WARNING")
-            set_log_level(LogLevel::WARN);
-        else if (upper == "ERROR")
-            set_log_level(LogLevel::ERROR);
-        else
-            set_log_level(LogLevel::INFO);
-    }
-    LogLevel get_log_level() const {
-        const auto level = node_.log().level();
-        if (level <= log_level::debug) return LogLevel::DEBUG;
-        return static_cast<LogLevel>(std::min(3, static_cast<int>(level) - 1));
-    }
-    void set_console_logging_enabled(bool enabled) { node_.log().set_level(enabled ? log_level::warn : log_level::off); }
-    // Receives every message at or above the level instead of stderr; empty restores stderr.
-    void set_log_sink(logger::sink_type sink) { node_.log().set_sink(std::move(sink)); }
-
-    // The composed node, for what the seed API does not cover (completion tokens, modules).
-    Node& get_node() noexcept { return node_; }
-    const Node& get_node() const noexcept { return node_; }
-
-private:
-    template <class C, class = void>
-    struct switchable_encryption : std::false_type {};
-    template <class C>
-    struct switchable_encryption<C, std::void_t<decltype(std::declval<C&>().set_enabled(true)),
-                                                decltype(std::declval<C&>().generate_static_key()),
-                                                decltype(std::string{std::declval<const C&>().static_private_key_hex()}),
-                                                decltype(bool{std::declval<C&>().set_static_private_key_hex("")})>>
-        : std::true_type {};
-    static constexpr bool has_switchable_encryption = switchable_encryption<typename Node::crypto_type>::value;
-
-    bool refuse_identity_change_while_running() const {
-        if (!node_.is_running()) return false;
-        node_.log().error("the encryption key is the peer identity: change it before start()");
-        return true;
-    }
-
-    static node_options make_options(int listen_port, int max_peers, const std::string& bind_address) {
-        node_options options;
-        options.listen_port = static_cast<std::uint16_t>(std::clamp(listen_port, 0, 65535));
-        options.max_peers = static_cast<std::size_t>(std::max(0, max_peers));
-        if (!bind_address.empty()) options.bind_address = bind_address;
-        return options;
-    }
-
-    static std::string_view as_view(const std::vector<std::uint8_t>& data) {
-        return {reinterpret_cast<const char*>(data.data()), data.size()};
-    }
-
-    static RatsPeer to_rats_peer(const peer_info& info) {
-        RatsPeer peer;
-        peer.peer_id = info.peer_id;
-        detail::host_port address;
-        if (detail::parse_host_port(info.address, address)) peer.ip = address.host;
-        peer.port = info.listen_port;
-        peer.socket = info.connection;
-        peer.normalized_address = info.address;
-        peer.connected_at = info.connected_at;
-        peer.is_outgoing = info.outbound;
-        peer.version = info.agent;
-        peer.encryption_enabled = info.encrypted;
-        return peer;
-    }
-
-    asio::io_context io_{1};
-    asio::executor_work_guard<asio::io_context::executor_type> work_;
-    Node node_;
-    std::string bind_address_;
-    std::thread thread_;
-    std::mutex lifecycle_mutex_;
-    detail::handler_slot<ConnectionCallback> connection_callback_;
-    detail::handler_slot<DisconnectCallback> disconnect_callback_;
-    detail::handler_slot<StringDataCallback> string_callback_;
-    detail::handler_slot<BinaryDataCallback> binary_callback_;
-};
-
-}  // namespace librats
-
-#endif
-// ---- end <librats/client.hpp>
-// ---- begin <librats/crypto/noise_xx.hpp>
-#ifndef LIBRATS_CRYPTO_NOISE_XX_HPP
-#define LIBRATS_CRYPTO_NOISE_XX_HPP
-
-// The Crypto policy (concepts/crypto.hpp) of Noise_XX_25519_ChaChaPoly_<hash>: each node has a
-// static X25519 key, and its peer ID is derived from the public half, so the handshake proves
-// the ID. The initiator's first message is empty; the responder's hello travels in the second,
-// the initiator's in the third, both encrypted.
-//
-// set_enabled(false) turns it into crypto/plaintext.hpp on the wire (wire ID 0, one hello each
-// way in the clear, no tag), so a node with encryption off talks to a plaintext node.
-
-// ---- begin <librats/noise/botan_suite.hpp>
-#ifndef LIBRATS_NOISE_BOTAN_SUITE_HPP
-#define LIBRATS_NOISE_BOTAN_SUITE_HPP
-
-// The Noise primitives 25519, ChaChaPoly and one hash function (spec §12), from Botan 2. Every
-// Botan call of librats is in this header, so that a Botan 3 suite can live beside it.
-//
-// A suite is a stateless type: compile-time names and lengths, static functions, and the
-// small stateful helpers the Noise states hold (secret, aead).
-
-#include <botan/aead.h>
-#include <botan/curve25519.h>
-#include <botan/exceptn.h>
-#include <botan/hash.h>
-#include <botan/mac.h>
-#include <botan/mem_ops.h>
-#include <botan/system_rng.h>
-
-#include <array>
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <initializer_list>
-#include <memory>
-#include <string>
-#include <string_view>
-
-namespace librats::noise {
-
-// The hash functions of the spec (§12.3-12.5) and Botan's names for them.
-struct sha256 {
-    static constexpr std::string_view name = "SHA256";
-    static constexpr std::size_t hash_len = 32;
-    static constexpr std::size_t block_len = 64;
-    static constexpr const char* botan_name = "SHA-256";
-};
-
-struct blake2b {
-    static constexpr std::string_view name = "BLAKE2b";
-    static constexpr std::size_t hash_len = 64;
-    static constexpr std::size_t block_len = 128;
-    static constexpr const char* botan_name = "BLAKE2b(512)";
-};
-
-struct sha512 {
-    static constexpr std::string_view name = "SHA512";
-    static constexpr std::size_t hash_len = 64;
-    static constexpr std::size_t block_len = 128;
-    static constexpr const char* botan_name = "SHA-512";
-};
-
-template <class Hash>
-struct botan_suite {
-    static constexpr std::string_view dh_name = "25519";
-    static constexpr std::string_view cipher_name = "ChaChaPoly";
-    static constexpr std::string_view hash_name = Hash::name;
-    static constexpr std::size_t dh_len = 32;
-    static constexpr std::size_t key_len = 32;
-    static constexpr std::size_t tag_len = 16;
-    static constexpr std::size_t hash_len = Hash::hash_len;
-    static constexpr std::size_t block_len = Hash::block_len;
-
-    // The same primitives with another hash (the peer ID is SHA-256 whatever the suite's hash).
-    template <class OtherHash>
-    using with_hash = botan_suite<OtherHash>;
-
-    static void scrub(void* data, std::size_t size) noexcept { Botan::secure_scrub_memory(data, size); }
-
-    // Fixed-size key material, wiped when destroyed or overwritten.
-    template <std::size_t N>
-    class secret {
-    public:
-        secret() noexcept = default;
-        secret(const secret&) noexcept = default;
-        secret& operator=(const secret&) noexcept = default;
-        ~secret() { scrub(bytes_, N); }
-
-        static constexpr std::size_t size() noexcept { return N; }
-        unsigned char* data() noexcept { return bytes_; }
-        const unsigned char* data() const noexcept { return bytes_; }
-
-    private:
-        unsigned char bytes_[N] = {};
-    };
-
-    using public_key = std::array<unsigned char, dh_len>;
-
-    struct keypair {
-        secret<dh_len> priv;
-        public_key pub{};
-    };
-
-    // Botan's X25519 clamps the scalar itself, so any 32 bytes are a private key.
-    static keypair keypair_from_private(const unsigned char* priv) {
-        keypair kp;
-        std::memcpy(kp.priv.data(), priv, dh_len);
-        Botan::curve25519_basepoint(kp.pub.data(), kp.priv.data());
-        return kp;
-    }
-
-    static keypair generate_keypair() {
-        secret<dh_len> priv;
-        Botan::system_rng().randomize(priv.data(), dh_len);
-        return keypair_from_private(priv.data());
-    }
-
-    // DH(key_pair, public_key) of §4.1. A low-order public key yields zeros, which the spec allows.
-    static void dh(const keypair& kp, const unsigned char* remote_public, unsigned char* out) {
-        Botan::curve25519_donna(out, kp.priv.data(), remote_public);
-    }
-
-    struct bytes {
-        const unsigned char* data;
-        std::size_t size;
-    };
-
-    // HASH(parts...) into hash_len bytes. One Botan object per thread: parsed once, and it holds
-    // no input once final() returns.
-    static void hash(std::initializer_list<bytes> parts, unsigned char* out) {
-        thread_local const std::unique_ptr<Botan::HashFunction> function =
-            Botan::HashFunction::create_or_throw(Hash::botan_name);
-        for (const auto& part : parts) function->update(part.data, part.size);
-        function->final(out);
-    }
-
-    // HMAC-HASH(key, parts...) of §4.3 into hash_len bytes, with Botan's HMAC. One object per
-    // thread, parsed once; its keyed state is cleared before it returns.
-    static void hmac(const unsigned char* key, std::size_t key_size, std::initializer_list<bytes> parts,
-                     unsigned char* out) {
-        thread_local const std::unique_ptr<Botan::MessageAuthenticationCode> function =
-            Botan::MessageAuthenticationCode::create_or_throw(std::string("HMAC(") + Hash::botan_name + ")");
-        function->set_key(key, key_size);
-        for (const auto& part : parts) function->update(part.data, part.size);
-        function->final(out);
-        function->clear();
-    }
-
-    // ChaChaPoly of §12.2 (RFC 8439, nonce = 32 zero bits then n little-endian), in place. The
-    // Botan objects live as long as this one and are re-keyed only when the key changes.
-    class aead {
-    public:
-        void set_key(const unsigned char* key) {
-            std::memcpy(key_.data(), key, key_len);
-            if (encryptor_) encryptor_->set_key(key_.data(), key_len);
-            if (decryptor_) decryptor_->set_key(key_.data(), key_len);
-        }
-
-        void encrypt(std::uint64_t n, const unsigned char* ad, std::size_t ad_size, unsigned char* data,
-                     std::size_t size, unsigned char* tag_out) {
-            auto& mode = start(encryptor_, Botan::ENCRYPTION, n, ad, ad_size);
-            mode.process(data, size);
-            // finish() appends the tag to a vector; this one keeps its capacity between messages.
-            tail_.clear();
-            mode.finish(tail_);
-            std::memcpy(tag_out, tail_.data(), tag_len);
-        }
-
-        // False if the tag is wrong. Botan decrypts before it checks the tag, so then data is wiped:
-        // unauthenticated plaintext must not outlive the error.
-        bool decrypt(std::uint64_t n, const unsigned char* ad, std::size_t ad_size, unsigned char* data,
-                     std::size_t size, const unsigned char* tag) {
-            auto& mode = start(decryptor_, Botan::DECRYPTION, n, ad, ad_size);
-            mode.process(data, size);
-            tail_.assign(tag, tag + tag_len);
-            try {
-                mode.finish(tail_);
-            } catch (const Botan::Invalid_Authentication_Tag&) {
-                scrub(data, size);
-                return false;
-            }
-            return true;
-        }
-
-    private:
-        Botan::AEAD_Mode& start(std::unique_ptr<Botan::AEAD_Mode>& mode, Botan::Cipher_Dir direction,
-                                std::uint64_t n, const unsigned char* ad, std::size_t ad_size) {
-            if (!mode) {
-                mode = Botan::AEAD_Mode::create_or_throw("ChaCha20Poly1305", direction);
-                mode->set_key(key_.data(), key_len);
-                tail_.reserve(tag_len);
-            }
-            unsigned char nonce[12] = {};
-            for (int i = 0; i < 8; ++i) nonce[4 + i] = static_cast<unsigned char>(n >> (8 * i));
-            mode->set_associated_data(ad, ad_size);
-            mode->start(nonce, sizeof nonce);
-            return *mode;
-        }
-
-        secret<key_len> key_;
-        std::unique_ptr<Botan::AEAD_Mode> encryptor_;
-        std::unique_ptr<Botan::AEAD_Mode> decryptor_;
-        Botan::secure_vector<std::uint8_t> tail_;
-    };
-};
-
-}  // namespace librats::noise
-
-#endif
-// ---- end <librats/noise/botan_suite.hpp>
-// ---- begin <librats/noise/cipher_state.hpp>
-#ifndef LIBRATS_NOISE_CIPHER_STATE_HPP
-#define LIBRATS_NOISE_CIPHER_STATE_HPP
-
-// CipherState of the Noise spec (§5.1): a key k, a nonce n, and AEAD in place. Nonce 2^64-1 is
-// reserved for Rekey(), so reaching it is an error, never a wrap.
-
-
-#include <cstddef>
-#include <cstdint>
-#include <system_error>
-
-namespace librats::noise {
-
-template <class Suite>
-class cipher_state {
-public:
-    static constexpr std::size_t key_size = Suite::key_len;
-    static constexpr std::size_t tag_size = Suite::tag_len;
-    static constexpr std::uint64_t max_nonce = ~std::uint64_t{0};
-
-    // InitializeKey(key): a key of key_size bytes, nonce 0.
-    void initialize_key(const unsigned char* key) {
-        aead_.set_key(key);
-        has_key_ = true;
-        n_ = 0;
-    }
-
-    bool has_key() const noexcept { return has_key_; }
-    void set_nonce(std::uint64_t n) noexcept { n_ = n; }
-    std::uint64_t nonce() const noexcept { return n_; }
-
-    // Bytes a message grows by: the tag once there is a key, nothing before (§5.1).
-    std::size_t overhead() const noexcept { return has_key_ ? tag_size : 0; }
-
-    // EncryptWithAd: encrypts data[0, size) in place and writes the tag to tag_out (nothing
-    // without a key). On error data and tag are wiped, so they cannot be sent as if sealed.
-    std::error_code encrypt_with_ad(const unsigned char* ad, std::size_t ad_size, unsigned char* data,
-                                    std::size_t size, unsigned char* tag_out) {
-        if (!has_key_) return {};
-        if (n_ == max_nonce) {
-            Suite::scrub(data, size);
-            Suite::scrub(tag_out, tag_size);
-            return errc::nonce_exhausted;
-        }
-        aead_.encrypt(n_, ad, ad_size, data, size, tag_out);
-        ++n_;
-        return {};
-    }
-
-    // DecryptWithAd: data holds ciphertext then tag; afterwards data[0, size_with_tag -
-    // overhead()) is the plaintext. On error the buffer is wiped and n is unchanged.
-    std::error_code decrypt_with_ad(const unsigned char* ad, std::size_t ad_size, unsigned char* data,
-                                    std::size_t size_with_tag) {
-        if (!has_key_) return {};
-        if (n_ == max_nonce) {
-            Suite::scrub(data, size_with_tag);
-            return errc::nonce_exhausted;
-        }
-        if (size_with_tag < tag_size) {
-            Suite::scrub(data, size_with_tag);
-            return errc::authentication_failed;
-        }
-        const std::size_t size = size_with_tag - tag_size;
-        if (!aead_.decrypt(n_, ad, ad_size, data, size, data + size)) {
-            Suite::scrub(data + size, tag_size);
-            return errc::authentication_failed;
-        }
-        ++n_;
-        return {};
-    }
-
-    // The transport phase: no associated data.
-    std::error_code encrypt(unsigned char* data, std::size_t size, unsigned char* tag_out) {
-        return encrypt_with_ad(nullptr, 0, data, size, tag_out);
-    }
-    std::error_code decrypt(unsigned char* data, std::size_t size_with_tag) {
-        return decrypt_with_ad(nullptr, 0, data, size_with_tag);
-    }
-
-    // Rekey() (§11.3): k = the first 32 bytes of ENCRYPT(k, maxnonce, zerolen, zeros[32]); n stays.
-    std::error_code rekey() {
-        if (!has_key_) return errc::invalid_handshake_state;
-        typename Suite::template secret<key_size> key;
-        unsigned char tag[tag_size];
-        aead_.encrypt(max_nonce, nullptr, 0, key.data(), key_size, tag);
-        aead_.set_key(key.data());
-        return {};
-    }
-
-private:
-    typename Suite::aead aead_;
-    std::uint64_t n_ = 0;
-    bool has_key_ = false;
-};
-
-}  // namespace librats::noise
-
-#endif
-// ---- end <librats/noise/cipher_state.hpp>
-// ---- begin <librats/noise/handshake_state.hpp>
-#ifndef LIBRATS_NOISE_HANDSHAKE_STATE_HPP
-#define LIBRATS_NOISE_HANDSHAKE_STATE_HPP
-
-// HandshakeState of the Noise spec (§5.3), sans-I/O: the caller moves the messages. After the
-// pattern's last message, split() yields the two transport CipherStates. Any error ends the
-// handshake: every later call fails.
-
-// ---- begin <librats/noise/pattern.hpp>
-#ifndef LIBRATS_NOISE_PATTERN_HPP
-#define LIBRATS_NOISE_PATTERN_HPP
-
-// Handshake patterns (Noise spec §7) as constexpr data: pre-messages and message patterns,
-// each a list of tokens. Messages alternate, starting with the initiator.
-
-#include <cstddef>
-#include <string_view>
-
-namespace librats::noise {
-
-enum class token : unsigned char { e, s, ee, es, se, ss };
-
-struct message_pattern {
-    static constexpr std::size_t max_tokens = 6;
-    token tokens[max_tokens] = {};
-    std::size_t size = 0;
-
-    constexpr const token* begin() const noexcept { return tokens; }
-    constexpr const token* end() const noexcept { return tokens + size; }
-};
-
-struct handshake_pattern {
-    static constexpr std::size_t max_messages = 6;
-    std::string_view name;
-    message_pattern initiator_pre;  // only e and s
-    message_pattern responder_pre;
-    message_pattern messages[max_messages] = {};
-    std::size_t message_count = 0;
-};
-
-namespace patterns {
-
-inline constexpr handshake_pattern NN = {
-    "NN", {}, {}, {{{token::e}, 1}, {{token::e, token::ee}, 2}}, 2};
-
-inline constexpr handshake_pattern XX = {
-    "XX", {}, {}, {{{token::e}, 1}, {{token::e, token::ee, token::s, token::es}, 4}, {{token::s, token::se}, 2}}, 3};
-
-inline constexpr handshake_pattern IK = {
-    "IK", {}, {{token::s}, 1}, {{{token::e, token::es, token::s, token::ss}, 4}, {{token::e, token::ee, token::se}, 3}}, 2};
-
-}  // namespace patterns
-
-}  // namespace librats::noise
-
-#endif
-// ---- end <librats/noise/pattern.hpp>
-// ---- begin <librats/noise/protocol_name.hpp>
-#ifndef LIBRATS_NOISE_PROTOCOL_NAME_HPP
-#define LIBRATS_NOISE_PROTOCOL_NAME_HPP
-
-// The protocol name of §8, "Noise_XX_25519_ChaChaPoly_SHA256", from a pattern and a suite's
-// names; constexpr, so a fixed composition spells its name at compile time:
-//
-//   constexpr auto name = make_protocol_name<botan_suite<sha256>>(patterns::XX);
-
-
-#include <cstddef>
-#include <string_view>
-
-namespace librats::noise {
-
-class protocol_name {
-public:
-    static constexpr std::size_t max_size = 255;  // §8
-
-    constexpr std::string_view view() const noexcept { return {chars_, size_}; }
-    constexpr const char* c_str() const noexcept { return chars_; }
-    constexpr std::size_t size() const noexcept { return size_; }
-    constexpr bool empty() const noexcept { return size_ == 0; }
-
-    // Empty if the name would exceed max_size.
-    static constexpr protocol_name join(std::string_view pattern, std::string_view dh, std::string_view cipher,
-                                        std::string_view hash) noexcept {
-        const std::string_view parts[] = {"Noise_", pattern, "_", dh, "_", cipher, "_", hash};
-        protocol_name name;
-        for (const auto part : parts) {
-            if (part.size() > max_size - name.size_) return {};
-            for (const char c : part) name.chars_[name.size_++] = c;
-        }
-        return name;
-    }
-
-private:
-    char chars_[max_size + 1] = {};
-    std::size_t size_ = 0;
-};
-
-template <class Suite>
-constexpr protocol_name make_protocol_name(const handshake_pattern& pattern) noexcept {
-    return protocol_name::join(pattern.name, Suite::dh_name, Suite::cipher_name, Suite::hash_name);
-}
-
-}  // namespace librats::noise
-
-#endif
-// ---- end <librats/noise/protocol_name.hpp>
-// ---- begin <librats/noise/symmetric_state.hpp>
-#ifndef LIBRATS_NOISE_SYMMETRIC_STATE_HPP
-#define LIBRATS_NOISE_SYMMETRIC_STATE_HPP
-
-// SymmetricState of the Noise spec (§5.2): the chaining key ck, the handshake hash h and a
-// CipherState, with HKDF built from the suite's HMAC as §4.3 defines it.
-
-
-#include <cstddef>
-#include <cstring>
-#include <string_view>
-#include <system_error>
-
-namespace librats::noise {
-
-template <class Suite>
-class symmetric_state {
-public:
-    static constexpr std::size_t hash_len = Suite::hash_len;
-
-    // InitializeSymmetric(protocol_name).
-    void initialize(std::string_view protocol_name) {
-        const auto* name = reinterpret_cast<const unsigned char*>(protocol_name.data());
-        if (protocol_name.size() <= hash_len) {
-            std::memset(h_, 0, hash_len);
-            std::memcpy(h_, name, protocol_name.size());
-        } else {
-            Suite::hash({{name, protocol_name.size()}}, h_);
-        }
-        std::memcpy(ck_.data(), h_, hash_len);
-        cipher_ = cipher_state<Suite>();
-    }
-
-    void mix_key(const unsigned char* ikm, std::size_t size) {
-        secret temp_k;
-        hkdf(ikm, size, ck_.data(), temp_k.data());
-        cipher_.initialize_key(temp_k.data());  // the first 32 bytes when HASHLEN is 64
-    }
-
-    void mix_hash(const unsigned char* data, std::size_t size) { Suite::hash({{h_, hash_len}, {data, size}}, h_); }
-
-    void mix_key_and_hash(const unsigned char* ikm, std::size_t size) {
-        secret temp_h;
-        secret temp_k;
-        hkdf(ikm, size, ck_.data(), temp_h.data(), temp_k.data());
-        mix_hash(temp_h.data(), hash_len);
-        cipher_.initialize_key(temp_k.data());
-    }
-
-    const unsigned char* handshake_hash() const noexcept { return h_; }
-    bool has_key() const noexcept { return cipher_.has_key(); }
-    std::size_t overhead() const noexcept { return cipher_.overhead(); }
-
-    // EncryptAndHash in place: data has room for overhead() more bytes, the tag.
-    std::error_code encrypt_and_hash(unsigned char* data, std::size_t size) {
-        if (auto ec = cipher_.encrypt_with_ad(h_, hash_len, data, size, data + size)) return ec;
-        mix_hash(data, size + cipher_.overhead());
-        return {};
-    }
-
-    // DecryptAndHash in place: h absorbs the ciphertext, so it is hashed before it is decrypted.
-    std::error_code decrypt_and_hash(unsigned char* data, std::size_t size_with_tag) {
-        unsigned char next_h[hash_len];
-        Suite::hash({{h_, hash_len}, {data, size_with_tag}}, next_h);
-        if (auto ec = cipher_.decrypt_with_ad(h_, hash_len, data, size_with_tag)) return ec;
-        std::memcpy(h_, next_h, hash_len);
-        return {};
-    }
-
-    // Split(): c1 for initiator to responder, c2 for the other way.
-    void split(cipher_state<Suite>& c1, cipher_state<Suite>& c2) const {
-        secret temp_k1;
-        secret temp_k2;
-        hkdf(nullptr, 0, temp_k1.data(), temp_k2.data());
-        c1.initialize_key(temp_k1.data());
-        c2.initialize_key(temp_k2.data());
-    }
-
-private:
-    using secret = typename Suite::template secret<hash_len>;
-
-    // HKDF(ck, ikm) with two or three outputs; out1 may be ck itself.
-    void hkdf(const unsigned char* ikm, std::size_t size, unsigned char* out1, unsigned char* out2,
-              unsigned char* out3 = nullptr) const {
-        secret temp_key;
-        Suite::hmac(ck_.data(), hash_len, {{ikm, size}}, temp_key.data());
-        const unsigned char one = 1, two = 2, three = 3;
-        Suite::hmac(temp_key.data(), hash_len, {{&one, 1}}, out1);
-        Suite::hmac(temp_key.data(), hash_len, {{out1, hash_len}, {&two, 1}}, out2);
-        if (out3) Suite::hmac(temp_key.data(), hash_len, {{out2, hash_len}, {&three, 1}}, out3);
-    }
-
-    secret ck_;
-    unsigned char h_[hash_len] = {};
-    cipher_state<Suite> cipher_;
-};
-
-}  // namespace librats::noise
-
-#endif
-// ---- end <librats/noise/symmetric_state.hpp>
-
-#include <array>
-#include <cstddef>
-#include <cstring>
-#include <optional>
-#include <string>
-#include <string_view>
-#include <system_error>
-
-namespace librats::noise {
-
-template <class Suite>
-class handshake_state {
-public:
-    using keypair = typename Suite::keypair;
-    using public_key = typename Suite::public_key;
-    static constexpr std::size_t dh_len = Suite::dh_len;
-    static constexpr std::size_t hash_len = Suite::hash_len;
-    static constexpr std::size_t max_message_size = 65535;  // §3
-
-    // Initialize(): s, e, rs, re may be null. A given e replaces GENERATE_KEYPAIR() where the
-    // pattern sends "e" (how test vectors fix ephemeral keys). Fails if a pre-message key is missing.
-    std::error_code initialize(const handshake_pattern& pattern, bool initiator, std::string_view prologue,
-                               const keypair* s = nullptr, const keypair* e = nullptr,
-                               const public_key* rs = nullptr, const public_key* re = nullptr) {
-        pattern_ = pattern;
-        initiator_ = initiator;
-        index_ = 0;
-        failed_ = true;
-        assign(s_, s);
-        assign(e_, e);
-        assign(rs_, rs);
-        assign(re_, re);
-        const auto name = make_protocol_name<Suite>(pattern);
-        if (name.empty()) return errc::invalid_handshake_state;
-        symmetric_.initialize(name.view());
-        symmetric_.mix_hash(reinterpret_cast<const unsigned char*>(prologue.data()), prologue.size());
-        for (const bool initiator_keys : {true, false}) {
-            const bool local = initiator_keys == initiator_;
-            for (const token t : initiator_keys ? pattern_.initiator_pre : pattern_.responder_pre) {
-                const unsigned char* key = nullptr;
-                if (t == token::e) key = local ? (e_ ? e_->pub.data() : nullptr) : (re_ ? re_->data() : nullptr);
-                if (t == token::s) key = local ? (s_ ? s_->pub.data() : nullptr) : (rs_ ? rs_->data() : nullptr);
-                if (!key) return errc::invalid_handshake_state;
-                symmetric_.mix_hash(key, dh_len);
-            }
-        }
-        failed_ = false;
-        return {};
-    }
-
-    bool is_initiator() const noexcept { return initiator_; }
-    bool done() const noexcept { return !failed_ && index_ == pattern_.message_count; }
-    // True when the next message is ours to write (false once done or failed).
-    bool is_my_turn() const noexcept { return !failed_ && index_ < pattern_.message_count && (index_ % 2 == 0) == initiator_; }
-
-    // WriteMessage(payload): appends the next message to out.
-    std::error_code write_message(std::string_view payload, std::string& out) {
-        if (!is_my_turn()) return fail(errc::invalid_handshake_state);
-        const message_pattern& message = pattern_.messages[index_];
-        // The size first, so that an oversized payload changes nothing.
-        bool keyed = symmetric_.has_key();
-        std::size_t size = 0;
-        for (const token t : message) {
-            if (t == token::e) size += dh_len;
-            else if (t == token::s) size += dh_len + (keyed ? Suite::tag_len : 0);
-            else keyed = true;
-        }
-        size += payload.size() + (keyed ? Suite::tag_len : 0);
-        if (size > max_message_size) return errc::message_too_large;
-
-        const std::size_t start = out.size();
-        out.resize(start + size);
-        auto* p = reinterpret_cast<unsigned char*>(&out[start]);
-        for (const token t : message) {
-            std::error_code ec;
-            if (t == token::e) {
-                if (!e_) e_ = Suite::generate_keypair();
-                std::memcpy(p, e_->pub.data(), dh_len);
-                symmetric_.mix_hash(p, dh_len);
-                p += dh_len;
-            } else if (t == token::s) {
-                if (!s_) ec = errc::invalid_handshake_state;
-                else {
-                    std::memcpy(p, s_->pub.data(), dh_len);
-                    ec = symmetric_.encrypt_and_hash(p, dh_len);
-                    p += dh_len + symmetric_.overhead();
-                }
-            } else {
-                ec = mix_dh(t);
-            }
-            if (ec) {
-                out.resize(start);
-                return fail(ec);
-            }
-        }
-        // An empty payload may have a null data(): memcpy's arguments must not be null.
-        if (!payload.empty()) std::memcpy(p, payload.data(), payload.size());
-        if (auto ec = symmetric_.encrypt_and_hash(p, payload.size())) {
-            out.resize(start);
-            return fail(ec);
-        }
-        ++index_;
-        return {};
-    }
-
-    // ReadMessage(message): payload receives the decrypted payload.
-    std::error_code read_message(std::string_view message, std::string& payload) {
-        if (failed_ || index_ >= pattern_.message_count || is_my_turn()) return fail(errc::invalid_handshake_state);
-        if (message.size() > max_message_size) return fail(errc::message_too_large);
-        // Decrypted in place in payload's buffer, then the tokens' bytes are dropped.
-        payload.assign(message);
-        auto* p = reinterpret_cast<unsigned char*>(payload.data());
-        std::size_t left = payload.size();
-        for (const token t : pattern_.messages[index_]) {
-            std::error_code ec;
-            if (t == token::e) {
-                if (left < dh_len) return fail(errc::malformed_handshake, payload);
-                re_.emplace();
-                std::memcpy(re_->data(), p, dh_len);
-                symmetric_.mix_hash(p, dh_len);
-                p += dh_len;
-                left -= dh_len;
-            } else if (t == token::s) {
-                const std::size_t size = dh_len + symmetric_.overhead();
-                if (left < size) return fail(errc::malformed_handshake, payload);
-                if ((ec = symmetric_.decrypt_and_hash(p, size))) return fail(ec, payload);
-                rs_.emplace();
-                std::memcpy(rs_->data(), p, dh_len);
-                p += size;
-                left -= size;
-            } else if ((ec = mix_dh(t))) {
-                return fail(ec, payload);
-            }
-        }
-        if (left < symmetric_.overhead()) return fail(errc::malformed_handshake, payload);
-        if (auto ec = symmetric_.decrypt_and_hash(p, left)) return fail(ec, payload);
-        const std::size_t offset = static_cast<std::size_t>(p - reinterpret_cast<unsigned char*>(payload.data()));
-        payload.erase(offset + left - symmetric_.overhead());
-        payload.erase(0, offset);
-        ++index_;
-        return {};
-    }
-
-    // Split(): c1 for messages from initiator to responder, c2 for the other way. Only when done.
-    std::error_code split(cipher_state<Suite>& c1, cipher_state<Suite>& c2) const {
-        if (!done()) return errc::invalid_handshake_state;
-        symmetric_.split(c1, c2);
-        return {};
-    }
-
-    // GetHandshakeHash(): binds the whole handshake, e.g. for channel binding.
-    std::array<unsigned char, hash_len> handshake_hash() const {
-        std::array<unsigned char, hash_len> h;
-        std::memcpy(h.data(), symmetric_.handshake_hash(), hash_len);
-        return h;
-    }
-
-    // The peer's static public key, once a message or a pre-message carried it.
-    const std::optional<public_key>& remote_static() const noexcept { return rs_; }
-    const std::optional<public_key>& remote_ephemeral() const noexcept { return re_; }
-    const std::optional<keypair>& local_ephemeral() const noexcept { return e_; }
-
-private:
-    template <class T>
-    static void assign(std::optional<T>& slot, const T* value) {
-        if (value) slot = *value;
-        else slot.reset();
-    }
-
-    std::error_code fail(std::error_code ec) {
-        failed_ = true;
-        return ec;
-    }
-    std::error_code fail(std::error_code ec, std::string& payload) {
-        Suite::scrub(payload.data(), payload.size());
-        payload.clear();
-        return fail(ec);
-    }
-
-    // ee, es, se, ss: MixKey(DH(...)) with our key and theirs as the token names them.
-    std::error_code mix_dh(token t) {
-        const bool ours_ephemeral = t == token::ee || (initiator_ ? t == token::es : t == token::se);
-        const bool theirs_ephemeral = t == token::ee || (initiator_ ? t == token::se : t == token::es);
-        const std::optional<keypair>& local = ours_ephemeral ? e_ : s_;
-        const std::optional<public_key>& remote = theirs_ephemeral ? re_ : rs_;
-        if (!local || !remote) return errc::invalid_handshake_state;
-        typename Suite::template secret<dh_len> shared;
-        Suite::dh(*local, remote->data(), shared.data());
-        symmetric_.mix_key(shared.data(), dh_len);
-        return {};
-    }
-
-    handshake_pattern pattern_;
-    bool initiator_ = false;
-    bool failed_ = true;
-    std::size_t index_ = 0;
-    symmetric_state<Suite> symmetric_;
-    std::optional<keypair> s_;
-    std::optional<keypair> e_;
-    std::optional<public_key> rs_;
-    std::optional<public_key> re_;
-};
-
-}  // namespace librats::noise
-
-#endif
-// ---- end <librats/noise/handshake_state.hpp>
-
-#include <array>
-#include <atomic>
-#include <cstddef>
-#include <cstdint>
-#include <cstring>
-#include <string>
-#include <string_view>
-#include <system_error>
-
-namespace librats {
-
-// The wire IDs of the preamble's crypto byte (0 is plaintext); 0 for a protocol without one.
-constexpr std::uint8_t noise_wire_id(std::string_view protocol_name) noexcept {
-    if (protocol_name == "Noise_XX_25519_ChaChaPoly_SHA256") return 1;
-    if (protocol_name == "Noise_XX_25519_ChaChaPoly_BLAKE2b") return 2;
-    if (protocol_name == "Noise_XX_25519_ChaChaPoly_SHA512") return 3;
-    return 0;
-}
-
-template <class Suite = noise::botan_suite<noise::sha256>>
-class noise_xx {
-public:
-    using suite = Suite;
-    using key = std::array<unsigned char, Suite::dh_len>;
-
-    static constexpr noise::protocol_name protocol_name = noise::make_protocol_name<Suite>(noise::patterns::XX);
-    static constexpr std::uint8_t suite_wire_id = noise_wire_id(protocol_name.view());
-    static_assert(suite_wire_id != 0, "noise_xx: this suite's protocol name has no wire ID (noise_wire_id)");
-
-    // A fresh static key pair; persistence may replace it before the node starts.
-    noise_xx() : static_(Suite::generate_keypair()), peer_id_(peer_id_from_public_key(static_.pub)) {}
-
-    std::uint8_t wire_id() const noexcept { return encrypted() ? suite_wire_id : 0; }
-    bool encrypted() const noexcept { return enabled_.load(std::memory_order_relaxed); }
-    // Any thread; connections made afterwards follow it.
-    void set_enabled(bool enabled) noexcept { enabled_.store(enabled, std::memory_order_relaxed); }
-
-    const std::string& local_peer_id() const noexcept { return peer_id_; }
-
-    // Not while a node using this policy runs: the key is its identity.
-    void generate_static_key() {
-        use_static_key(Suite::generate_keypair());
-    }
-
-    void set_static_private_key(const key& private_key) {
-        use_static_key(Suite::keypair_from_private(private_key.data()));
-    }
-    // The caller owns (and should wipe) the copy.
-    key static_private_key() const {
-        key k;
-        std::memcpy(k.data(), static_.priv.data(), k.size());
-        return k;
-    }
-    const key& static_public_key() const noexcept { return static_.pub; }
-
-    // Lowercase hex, e.g. for a key file. False (and no change) unless 64 hex digits.
-    bool set_static_private_key_hex(std::string_view hex) {
-        typename Suite::template secret<Suite::dh_len> bytes;
-        if (!detail::from_hex(hex, bytes.data(), bytes.size())) return false;
-        use_static_key(Suite::keypair_from_private(bytes.data()));
-        return true;
-    }
-    std::string static_private_key_hex() const { return detail::to_hex(static_.priv.data(), Suite::dh_len); }
-    std::string static_public_key_hex() const { return detail::to_hex(static_.pub.data(), Suite::dh_len); }
-
-    // Lowercase hex of the first 20 bytes of SHA-256(public key): 40 characters.
-    static std::string peer_id_from_public_key(const key& public_key) {
-        unsigned char digest[noise::sha256::hash_len];
-        Suite::template with_hash<noise::sha256>::hash({{public_key.data(), public_key.size()}}, digest);
-        return detail::to_hex(digest, 20);
-    }
-
-    class handshake;
-
-    class cipher {
-    public:
-        static constexpr bool is_identity = false;
-
-        std::size_t tag_size() const noexcept { return encrypted_ ? Suite::tag_len : 0; }
-
-        // In place; tag_out receives tag_size() bytes. On error (nonce exhausted, or a cipher
-        // from an unfinished handshake) data and tag are wiped: they must not be sent.
-        std::error_code seal(unsigned char* data, std::size_t size, unsigned char* tag_out) {
-            if (!encrypted_) return {};
-            if (!send_.has_key()) {
-                Suite::scrub(data, size);
-                Suite::scrub(tag_out, Suite::tag_len);
-                return errc::invalid_handshake_state;
-            }
-            return send_.encrypt(data, size, tag_out);
-        }
-
-        // In place: data[0, size_with_tag - tag_size()) is the plaintext if no error.
-        std::error_code open(unsigned char* data, std::size_t size_with_tag) {
-            if (!encrypted_) return {};
-            if (!receive_.has_key()) {
-                Suite::scrub(data, size_with_tag);
-                return errc::invalid_handshake_state;
-            }
-            return receive_.decrypt(data, size_with_tag);
-        }
-
-        // §11.3: both ends rekey the same direction at the same point of the stream.
-        std::error_code rekey_send() { return encrypted_ ? send_.rekey() : std::error_code(); }
-        std::error_code rekey_receive() { return encrypted_ ? receive_.rekey() : std::error_code(); }
-
-        // The nonces are the counts of messages sealed and opened.
-        std::uint64_t messages_sent() const noexcept { return send_.nonce(); }
-        std::uint64_t messages_received() const noexcept { return receive_.nonce(); }
-
-    private:
-        friend class handshake;
-        bool encrypted_ = false;
-        noise::cipher_state<Suite> send_;
-        noise::cipher_state<Suite> receive_;
-    };
-
-    class handshake {
-    public:
-        enum class action { write, read, done };
-
-        handshake(const noise_xx& crypto, bool initiator, std::string_view prologue, std::string local_payload)
-            : encrypted_(crypto.encrypted()), initiator_(initiator), local_payload_(std::move(local_payload)) {
-            if (encrypted_) state_.initialize(noise::patterns::XX, initiator, prologue, &crypto.static_);
-        }
-
-        action next() const noexcept {
-            if (encrypted_) return state_.done() ? action::done : state_.is_my_turn() ? action::write : action::read;
-            if (initiator_) return !sent_ ? action::write : !received_ ? action::read : action::done;
-            return !received_ ? action::read : !sent_ ? action::write : action::done;
-        }
-
-        // Appends the next message.
-        std::error_code write_message(std::string& out) {
-            if (!encrypted_) {
-                out.append(local_payload_);
-                sent_ = true;
-                return {};
-            }
-            const bool first = initiator_ && !sent_;
-            sent_ = true;
-            return state_.write_message(first ? std::string_view() : std::string_view(local_payload_), out);
-        }
-
-        std::error_code read_message(std::string_view message) {
-            if (!encrypted_) {
-                remote_payload_.assign(message);
-                received_ = true;
-                return {};
-            }
-            if (auto ec = state_.read_message(message, remote_payload_)) return ec;
-            // The first message carries no hello: anything there was sent unencrypted.
-            if (!initiator_ && !received_ && !remote_payload_.empty()) return errc::malformed_handshake;
-            received_ = true;
-            return {};
-        }
-
-        const std::string& remote_payload() const noexcept { return remote_payload_; }
-
-        // The peer ID the peer's static key proves; "" with encryption off or before it is known.
-        std::string authenticated_peer_id() const {
-            const auto& rs = state_.remote_static();
-            return encrypted_ && rs ? peer_id_from_public_key(*rs) : std::string();
-        }
-
-        // Raw bytes; empty with encryption off.
-        std::string handshake_hash() const {
-            if (!encrypted_) return {};
-            const auto h = state_.handshake_hash();
-            return std::string(reinterpret_cast<const char*>(h.data()), h.size());
-        }
-        std::string remote_static_key() const {
-            const auto& rs = state_.remote_static();
-            if (!encrypted_ || !rs) return {};
-            return std::string(reinterpret_cast<const char*>(rs->data()), rs->size());
-        }
-
-        // Before the handshake is done, an encrypted cipher refuses to seal or open anything.
-        cipher split() const {
-            cipher c;
-            c.encrypted_ = encrypted_;
-            if (encrypted_) {
-                if (initiator_) state_.split(c.send_, c.receive_);
-                else state_.split(c.receive_, c.send_);
-            }
-            return c;
-        }
-
-    private:
-        bool encrypted_;
-        bool initiator_;
-        bool sent_ = false;
-        bool received_ = false;
-        std::string local_payload_;
-        std::string remote_payload_;
-        noise::handshake_state<Suite> state_;
-    };
-
-private:
-    // The key is the identity: the peer ID follows it.
-    void use_static_key(const typename Suite::keypair& keypair) {
-        static_ = keypair;
-        peer_id_ = peer_id_from_public_key(static_.pub);
-    }
-
-    typename Suite::keypair static_;
-    std::string peer_id_;
-    std::atomic<bool> enabled_{true};
-};
-
-}  // namespace librats
-
-#endif
-// ---- end <librats/crypto/noise_xx.hpp>
-// ---- begin <librats/dht/bencode.hpp>
-#ifndef LIBRATS_DHT_BENCODE_HPP
-#define LIBRATS_DHT_BENCODE_HPP
-
-// Bencode (BEP 3): a strict decoder that accepts only canonical input, and a canonical encoder.
-//
-// decode() parses into a document: a flat, pre-order array of tokens whose strings are views
-// into the input, so the caller keeps the input alive while reading the document. A document
-// reused across calls keeps its capacity: decoding then allocates nothing.
-
 
 #include <array>
 #include <charconv>
@@ -4962,17 +739,6 @@ inline entry to_entry(const value& v) {
 
 #endif
 // ---- end <librats/dht/bencode.hpp>
-// ---- begin <librats/dht/engine.hpp>
-#ifndef LIBRATS_DHT_ENGINE_HPP
-#define LIBRATS_DHT_ENGINE_HPP
-
-// A BEP 5 DHT node without I/O: it answers every query type, runs iterative lookups
-// (find_node, get_peers, announce_peer), keeps the routing table, write tokens and announced
-// peers, and times out its own queries. Packets go out through a send function and come in
-// through receive(); the caller passes the time to every call and calls tick() at
-// next_deadline(). A node serves one address family (BEP 32 keeps IPv4 and IPv6 apart).
-// Handlers run inside the call that completes them; they may call back into the engine.
-
 // ---- begin <librats/dht/krpc.hpp>
 #ifndef LIBRATS_DHT_KRPC_HPP
 #define LIBRATS_DHT_KRPC_HPP
@@ -4983,6 +749,36 @@ inline entry to_entry(const value& v) {
 // A decoded message is a set of views into the packet and into the bencode document used to
 // decode it: both must outlive the message.
 
+// ---- begin <librats/detail/endian.hpp>
+#ifndef LIBRATS_DETAIL_ENDIAN_HPP
+#define LIBRATS_DETAIL_ENDIAN_HPP
+
+#include <cstdint>
+
+namespace librats::detail {
+
+// Network byte order, byte by byte: alignment-free and compiled to a bswap.
+inline void put_u16(unsigned char* out, std::uint16_t v) noexcept {
+    out[0] = static_cast<unsigned char>(v >> 8);
+    out[1] = static_cast<unsigned char>(v);
+}
+inline void put_u32(unsigned char* out, std::uint32_t v) noexcept {
+    out[0] = static_cast<unsigned char>(v >> 24);
+    out[1] = static_cast<unsigned char>(v >> 16);
+    out[2] = static_cast<unsigned char>(v >> 8);
+    out[3] = static_cast<unsigned char>(v);
+}
+inline std::uint16_t get_u16(const unsigned char* in) noexcept {
+    return static_cast<std::uint16_t>((in[0] << 8) | in[1]);
+}
+inline std::uint32_t get_u32(const unsigned char* in) noexcept {
+    return (std::uint32_t{in[0]} << 24) | (std::uint32_t{in[1]} << 16) | (std::uint32_t{in[2]} << 8) | in[3];
+}
+
+}  // namespace librats::detail
+
+#endif
+// ---- end <librats/detail/endian.hpp>
 // ---- begin <librats/dht/node_id.hpp>
 #ifndef LIBRATS_DHT_NODE_ID_HPP
 #define LIBRATS_DHT_NODE_ID_HPP
@@ -4990,6 +786,52 @@ inline entry to_entry(const value& v) {
 // BEP 5 identifiers: 160-bit node IDs and infohashes, the XOR metric, and a node's contact
 // (ID + UDP endpoint). Sans-I/O: no sockets here.
 
+// ---- begin <librats/detail/hex.hpp>
+#ifndef LIBRATS_DETAIL_HEX_HPP
+#define LIBRATS_DETAIL_HEX_HPP
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace librats::detail {
+
+// Lowercase hex, as peer IDs and keys are shown.
+inline std::string to_hex(const void* data, std::size_t size) {
+    static constexpr char digits[] = "0123456789abcdef";
+    const auto* bytes = static_cast<const unsigned char*>(data);
+    std::string out(size * 2, '\0');
+    for (std::size_t i = 0; i < size; ++i) {
+        out[2 * i] = digits[bytes[i] >> 4];
+        out[2 * i + 1] = digits[bytes[i] & 0xf];
+    }
+    return out;
+}
+
+inline std::string to_hex(std::string_view bytes) { return to_hex(bytes.data(), bytes.size()); }
+
+// Exactly 2 * size hex digits (either case) into out; false, with out partly written, otherwise.
+inline bool from_hex(std::string_view hex, unsigned char* out, std::size_t size) {
+    if (hex.size() != 2 * size) return false;
+    const auto nibble = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    for (std::size_t i = 0; i < size; ++i) {
+        const int high = nibble(hex[2 * i]);
+        const int low = nibble(hex[2 * i + 1]);
+        if (high < 0 || low < 0) return false;
+        out[i] = static_cast<unsigned char>(high << 4 | low);
+    }
+    return true;
+}
+
+}  // namespace librats::detail
+
+#endif
+// ---- end <librats/detail/hex.hpp>
 
 #include <asio/ip/udp.hpp>
 
@@ -6900,6 +2742,4747 @@ private:
 
 #endif
 // ---- end <librats/dht/engine.hpp>
+// ---- begin <librats/dht/info_hash.hpp>
+#ifndef LIBRATS_DHT_INFO_HASH_HPP
+#define LIBRATS_DHT_INFO_HASH_HPP
+
+// What the client API accepts as a DHT key: 40 hex digits are an info-hash as is; any other
+// string names content, and its SHA-1 (Botan) is the key, as BitTorrent hashes its info
+// dictionaries.
+
+
+#include <botan/hash.h>
+
+#include <string_view>
+
+namespace librats::dht {
+
+inline node_id info_hash_of(std::string_view key) {
+    if (key.size() == 2 * node_id::size)
+        if (const auto id = node_id::from_hex(key)) return *id;
+    const auto sha1 = Botan::HashFunction::create_or_throw("SHA-1");
+    sha1->update(reinterpret_cast<const std::uint8_t*>(key.data()), key.size());
+    node_id id;
+    sha1->final(id.bytes().data());
+    return id;
+}
+
+}  // namespace librats::dht
+
+#endif
+// ---- end <librats/dht/info_hash.hpp>
+// ---- begin <librats/dht/udp_node.hpp>
+#ifndef LIBRATS_DHT_UDP_NODE_HPP
+#define LIBRATS_DHT_UDP_NODE_HPP
+
+// The DHT engine on a real UDP socket: a receive loop feeds engine::receive, a timer runs
+// engine::tick at the engine's deadline, and the engine's packets go out with non-blocking
+// send_to. Everything but open() runs on the executor given (a strand, or one thread); open() may
+// be called from any thread before the first operation.
+
+
+#include <asio/any_io_executor.hpp>
+#include <asio/buffer.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace librats::dht {
+
+class udp_node : public std::enable_shared_from_this<udp_node> {
+public:
+    using clock = engine::clock;
+
+    static std::shared_ptr<udp_node> create(asio::any_io_executor ex, const node_id& id, engine_options options,
+                                            std::uint64_t seed) {
+        return std::shared_ptr<udp_node>(new udp_node(std::move(ex), id, std::move(options), seed));
+    }
+
+    // Opens and binds the socket; start() then runs the loops.
+    std::error_code open(const asio::ip::udp::endpoint& bind) {
+        std::error_code ec;
+        socket_.open(bind.protocol(), ec);
+        if (!ec) socket_.bind(bind, ec);
+        if (!ec) socket_.non_blocking(true, ec);
+        if (ec) socket_.close();
+        return ec;
+    }
+
+    // On the executor from here on.
+    void start() {
+        receive();
+        arm_timer();
+    }
+
+    void close() {
+        std::error_code ignored;
+        socket_.close(ignored);
+        timer_.cancel();
+    }
+
+    bool is_open() const noexcept { return socket_.is_open(); }
+    asio::ip::udp::endpoint local_endpoint() const {
+        std::error_code ec;
+        return socket_.local_endpoint(ec);
+    }
+
+    engine& dht() noexcept { return engine_; }
+    std::uint64_t send_failures() const noexcept { return send_failures_; }
+
+    // Engine operations with the current time; the timer follows the engine's new deadline.
+    void bootstrap(const std::vector<asio::ip::udp::endpoint>& seeds, engine::lookup_handler done) {
+        engine_.bootstrap(seeds, clock::now(), std::move(done));
+        arm_timer();
+    }
+    void find_node(const node_id& target, engine::lookup_handler done) {
+        engine_.find_node(target, clock::now(), std::move(done));
+        arm_timer();
+    }
+    void get_peers(const node_id& info_hash, engine::lookup_handler done) {
+        engine_.get_peers(info_hash, clock::now(), std::move(done));
+        arm_timer();
+    }
+    void announce(const node_id& info_hash, std::uint16_t port, engine::announce_handler done) {
+        engine_.announce(info_hash, port, clock::now(), std::move(done));
+        arm_timer();
+    }
+
+private:
+    udp_node(asio::any_io_executor ex, const node_id& id, engine_options options, std::uint64_t seed)
+        : socket_(ex),
+          timer_(ex),
+          engine_(id, std::move(options), seed,
+                  [this](const asio::ip::udp::endpoint& to, std::string_view packet) { send(to, packet); }, clock::now()) {}
+
+    void send(const asio::ip::udp::endpoint& to, std::string_view packet) {
+        std::error_code ec;
+        socket_.send_to(asio::buffer(packet.data(), packet.size()), to, 0, ec);
+        if (ec) ++send_failures_;  // a full socket buffer drops the datagram, as the network may
+    }
+
+    void receive() {
+        socket_.async_receive_from(asio::buffer(buffer_), sender_,
+                                   [self = shared_from_this()](std::error_code ec, std::size_t n) {
+                                       if (ec == asio::error::operation_aborted || !self->socket_.is_open()) return;
+                                       // ICMP errors (connection refused) surface here on Linux: skip them.
+                                       if (!ec) self->engine_.receive(self->sender_, {self->buffer_.data(), n}, clock::now());
+                                       self->arm_timer();
+                                       self->receive();
+                                   });
+    }
+
+    void arm_timer() {
+        if (!socket_.is_open()) return;
+        const auto at = engine_.next_deadline();
+        if (armed_ && armed_at_ <= at) return;
+        armed_ = true;
+        armed_at_ = at;
+        timer_.expires_at(at);
+        timer_.async_wait([self = shared_from_this()](std::error_code ec) {
+            if (ec == asio::error::operation_aborted) return;
+            self->armed_ = false;
+            if (!self->socket_.is_open()) return;
+            self->engine_.tick(clock::now());
+            self->arm_timer();
+        });
+    }
+
+    asio::ip::udp::socket socket_;
+    asio::steady_timer timer_;
+    engine engine_;
+    std::array<char, 65536> buffer_{};
+    asio::ip::udp::endpoint sender_;
+    bool armed_ = false;
+    clock::time_point armed_at_{};
+    std::uint64_t send_failures_ = 0;
+};
+
+}  // namespace librats::dht
+
+#endif
+// ---- end <librats/dht/udp_node.hpp>
+// ---- begin <librats/discovery/context.hpp>
+#ifndef LIBRATS_DISCOVERY_CONTEXT_HPP
+#define LIBRATS_DISCOVERY_CONTEXT_HPP
+
+// What a node offers its Discovery modules. A module keeps a reference to it between start()
+// and stop(); every call on it, and every handler it runs, is on the node's strand.
+
+// ---- begin <librats/log.hpp>
+#ifndef LIBRATS_LOG_HPP
+#define LIBRATS_LOG_HPP
+
+// ---- begin <librats/detail/handler_slot.hpp>
+#ifndef LIBRATS_DETAIL_HANDLER_SLOT_HPP
+#define LIBRATS_DETAIL_HANDLER_SLOT_HPP
+
+#include <memory>
+#include <mutex>
+#include <utility>
+
+namespace librats::detail {
+
+// A user callback that one thread may replace while another calls it. Callers take a counted
+// snapshot and call it without the lock held, so a callback replaced mid-call finishes safely
+// and a callback may replace itself.
+template <class Function>
+class handler_slot {
+public:
+    void set(Function function) {
+        auto shared = function ? std::make_shared<const Function>(std::move(function)) : nullptr;
+        std::lock_guard<std::mutex> lock(mutex_);
+        function_ = std::move(shared);
+    }
+
+    std::shared_ptr<const Function> get() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return function_;
+    }
+
+private:
+    mutable std::mutex mutex_;
+    std::shared_ptr<const Function> function_;
+};
+
+}  // namespace librats::detail
+
+#endif
+// ---- end <librats/detail/handler_slot.hpp>
+
+#include <atomic>
+#include <functional>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <string_view>
+
+namespace librats {
+
+enum class log_level : int { trace, debug, info, warn, error, off };
+
+inline const char* to_string(log_level level) noexcept {
+    switch (level) {
+    case log_level::trace: return "TRACE";
+    case log_level::debug: return "DEBUG";
+    case log_level::info: return "INFO";
+    case log_level::warn: return "WARN";
+    case log_level::error: return "ERROR";
+    case log_level::off: return "OFF";
+    }
+    return "?";
+}
+
+// Per-node logger. The level check is one relaxed atomic load, and a message whose level is
+// disabled is never formatted. The sink may be replaced from any thread.
+class logger {
+public:
+    using sink_type = std::function<void(log_level, std::string_view component, std::string_view message)>;
+
+    logger() = default;
+    explicit logger(std::string component) : component_(std::move(component)) {}
+
+    void set_level(log_level level) noexcept { level_.store(level, std::memory_order_relaxed); }
+    log_level level() const noexcept { return level_.load(std::memory_order_relaxed); }
+    bool enabled(log_level level) const noexcept { return level != log_level::off && level >= this->level(); }
+
+    // An empty sink restores the default: one line per message on stderr.
+    void set_sink(sink_type sink) { sink_.set(std::move(sink)); }
+
+    template <class... Args>
+    void log(log_level level, const Args&... args) const {
+        if (!enabled(level)) return;
+        std::ostringstream out;
+        (out << ... << args);
+        emit(level, out.str());
+    }
+
+    template <class... Args> void trace(const Args&... args) const { log(log_level::trace, args...); }
+    template <class... Args> void debug(const Args&... args) const { log(log_level::debug, args...); }
+    template <class... Args> void info(const Args&... args) const { log(log_level::info, args...); }
+    template <class... Args> void warn(const Args&... args) const { log(log_level::warn, args...); }
+    template <class... Args> void error(const Args&... args) const { log(log_level::error, args...); }
+
+private:
+    void emit(log_level level, const std::string& message) const {
+        if (const auto sink = sink_.get()) {
+            (*sink)(level, component_, message);
+            return;
+        }
+        std::ostringstream line;
+        line << "[librats] " << to_string(level) << ' ' << component_ << ": " << message << '\n';
+        std::cerr << line.str();
+    }
+
+    std::string component_ = "node";
+    std::atomic<log_level> level_{log_level::warn};
+    detail::handler_slot<sink_type> sink_;
+};
+
+}  // namespace librats
+
+#endif
+// ---- end <librats/log.hpp>
+
+#include <asio/any_io_executor.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <system_error>
+#include <utility>
+
+namespace librats {
+
+template <class Transport>
+class discovery_context {
+public:
+    using executor_type = asio::any_io_executor;
+    // Completion of connect(): the peer ID on success.
+    using connect_handler = std::function<void(std::error_code, const std::string& peer_id)>;
+
+    struct node_hooks {
+        std::function<void(const std::string& host, std::uint16_t port, connect_handler)> connect;
+        std::function<std::uint16_t()> listen_port;
+        std::function<std::size_t()> peer_count;
+        std::function<bool(const std::string& peer_id)> is_connected;
+    };
+
+    discovery_context(executor_type strand, Transport& transport, const logger& log, const node_options& options,
+                      std::string local_peer_id, node_hooks hooks)
+        : strand_(std::move(strand)),
+          transport_(transport),
+          log_(log),
+          options_(options),
+          local_peer_id_(std::move(local_peer_id)),
+          hooks_(std::move(hooks)) {}
+
+    // The node's strand: timers and sockets of a module run their handlers here.
+    executor_type get_executor() const { return strand_; }
+    Transport& transport() const noexcept { return transport_; }
+    const logger& log() const noexcept { return log_; }
+    const node_options& options() const noexcept { return options_; }
+    const std::string& local_peer_id() const noexcept { return local_peer_id_; }
+
+    std::uint16_t listen_port() const { return hooks_.listen_port(); }
+    std::size_t peer_count() const { return hooks_.peer_count(); }
+    bool is_connected(const std::string& peer_id) const { return hooks_.is_connected(peer_id); }
+
+    // Report a found peer: the node dials it (subject to max_peers) and completes on the strand.
+    void connect(const std::string& host, std::uint16_t port, connect_handler done) const {
+        hooks_.connect(host, port, std::move(done));
+    }
+
+private:
+    executor_type strand_;
+    Transport& transport_;
+    const logger& log_;
+    const node_options& options_;
+    std::string local_peer_id_;
+    node_hooks hooks_;
+};
+
+}  // namespace librats
+
+#endif
+// ---- end <librats/discovery/context.hpp>
+// ---- begin <librats/peer_info.hpp>
+#ifndef LIBRATS_PEER_INFO_HPP
+#define LIBRATS_PEER_INFO_HPP
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace librats {
+
+// How opaque bytes were sent: send_binary_* (binary) or send_to_peer_by_hash / broadcast_to_peers (text).
+enum class data_kind { binary, text };
+
+// An opaque handle naming one connection, unique within a node (the legacy socket_t).
+using connection_id = int;
+
+// A connected peer as the node reports it.
+struct peer_info {
+    std::string peer_id;
+    std::string address;            // remote "ip:port" of this connection
+    std::uint16_t listen_port = 0;  // the port the peer accepts connections on (from its hello)
+    connection_id connection = 0;
+    bool outbound = false;          // we dialed it
+    bool encrypted = false;
+    std::string agent;              // the peer's software, from its hello
+    // Encrypted connections: the peer's static public key (its identity) and the handshake
+    // hash (the same on both ends: channel binding), both lowercase hex.
+    std::string public_key;
+    std::string handshake_hash;
+    std::chrono::steady_clock::time_point connected_at{};
+};
+
+// Counters since start; all totals.
+struct node_statistics {
+    std::uint64_t bytes_sent = 0;
+    std::uint64_t bytes_received = 0;
+    std::uint64_t messages_sent = 0;
+    std::uint64_t messages_received = 0;
+    std::uint64_t connections_accepted = 0;
+    std::uint64_t connections_initiated = 0;
+    std::uint64_t handshakes_failed = 0;
+    std::uint64_t peers_dropped = 0;  // closed by us for bad input or timeouts
+    std::uint64_t sends_rejected = 0;  // queue full, unknown peer, not running
+    std::uint64_t writes = 0;          // gathered writes handed to the transport (frames coalesce)
+    std::uint64_t rekeys_sent = 0;     // send keys replaced (Noise rekey)
+    std::uint64_t rekeys_received = 0;
+};
+
+}  // namespace librats
+
+#endif
+// ---- end <librats/peer_info.hpp>
+
+#include <asio/ip/udp.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace librats {
+
+struct dht_settings {
+    std::string bind_address = "0.0.0.0";
+    // With no bootstrap node given, join through public_dht_routers(). Off: a node that waits to
+    // be contacted (the first node of a private DHT).
+    bool use_public_routers = true;
+    // Announce our TCP port under discovery_key and dial the peers found there.
+    bool discover_peers = true;
+    std::string discovery_key = "librats peer discovery v1";
+    std::chrono::milliseconds discovery_interval{60'000};
+    // Announces are refreshed this often (BEP 5 nodes keep them 30 minutes or more).
+    std::chrono::milliseconds announce_interval{15 * 60'000};
+    // While the routing table is empty, the bootstrap nodes are tried again this often.
+    std::chrono::milliseconds rebootstrap_interval{30'000};
+    dht::engine_options engine;
+};
+
+// Used only when no bootstrap node is configured.
+inline const std::vector<std::pair<std::string, std::uint16_t>>& public_dht_routers() {
+    static const std::vector<std::pair<std::string, std::uint16_t>> routers{{"router.bittorrent.com", 6881},
+                                                                           {"router.utorrent.com", 6881},
+                                                                           {"dht.transmissionbt.com", 6881},
+                                                                           {"dht.libtorrent.org", 25401}};
+    return routers;
+}
+
+class dht_discovery {
+public:
+    static constexpr const char* name = "dht";
+    using peers_handler = std::function<void(const std::vector<std::string>& peers)>;  // "ip:port"
+
+    // ---- configuration (any thread; read by the next enable())
+
+    void add_bootstrap_node(std::string host, std::uint16_t port) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        bootstrap_.emplace_back(std::move(host), port);
+    }
+    std::vector<std::pair<std::string, std::uint16_t>> bootstrap_nodes() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return seeds();
+    }
+    void set_settings(dht_settings s) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        settings_ = std::move(s);
+    }
+    dht_settings settings() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return settings_;
+    }
+    // Persistence: nodes saved from an earlier run seed the routing table (fast rejoin).
+    void set_saved_nodes(std::vector<dht::node_contact> nodes) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        saved_nodes_ = std::move(nodes);
+    }
+    // The good nodes of the routing table, as of the last second.
+    std::vector<dht::node_contact> good_nodes() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return good_nodes_;
+    }
+
+    // ---- control (any thread)
+
+    // Binds UDP `port` (0: any) and joins. Fails when the node has not started its modules yet
+    // (basic_node::start posts that to its strand; RatsClient::start waits for it) or the bind
+    // fails; succeeds at once when already enabled.
+    std::error_code enable(std::uint16_t port) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (node_) return {};
+        if (!executor_) return make_error_code(errc::not_running);
+        std::error_code ec;
+        const auto address = asio::ip::make_address(settings_.bind_address, ec);
+        if (ec) return ec;
+        std::random_device entropy;
+        dht::node_id id;
+        for (auto& b : id.bytes()) b = static_cast<std::uint8_t>(entropy());
+        const std::uint64_t seed = (std::uint64_t{entropy()} << 32) | entropy();
+        auto engine_options = settings_.engine;
+        engine_options.ipv6 = address.is_v6();
+        auto node = dht::udp_node::create(*executor_, id, engine_options, seed);
+        if ((ec = node->open({address, port}))) {
+            log_->warn("DHT: cannot bind UDP ", settings_.bind_address, ':', port, ": ", ec.message());
+            return ec;
+        }
+        node_ = node;
+        port_ = node->local_endpoint().port();
+        running_ = true;
+        const auto generation = ++generation_;
+        asio::post(*executor_, [this, node, generation, seeds = seeds(), saved = saved_nodes_] {
+            node->start();
+            announce_taken_ = false;
+            dialed_.clear();
+            node->dht().import_nodes(saved, dht::engine::clock::now());
+            log_->info("DHT: node ", node->dht().id().to_hex(), " on UDP port ", node->local_endpoint().port());
+            start_rounds(node, generation, seeds);
+        });
+        return {};
+    }
+
+    void disable() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        shut_down();
+    }
+
+    bool running() const noexcept { return running_; }
+    std::uint16_t port() const noexcept { return port_; }
+    std::size_t routing_table_size() const noexcept { return table_size_; }
+
+    // get_peers for key (40 hex digits, or any string: its SHA-1); false when not running.
+    bool find_peers(std::string_view key, peers_handler done) {
+        return with_node([hash = dht::info_hash_of(key), done = std::move(done)](dht::udp_node& node) mutable {
+            node.get_peers(hash, [done = std::move(done)](const dht::lookup_result& r) {
+                std::vector<std::string> peers;
+                for (const auto& p : r.peers) peers.push_back(format(p.address(), p.port()));
+                if (done) done(peers);
+            });
+        });
+    }
+
+    // announce_peer for key with a TCP port (0: the node's listen port); false when not running.
+    bool announce(std::string_view key, std::uint16_t port = 0, std::function<void(std::size_t accepted)> done = {}) {
+        return with_node([this, hash = dht::info_hash_of(key), port, done = std::move(done)](dht::udp_node& node) mutable {
+            const auto tcp_port = port ? port : listen_port_();
+            node.announce(hash, tcp_port, [done = std::move(done)](std::size_t accepted, const dht::lookup_result&) {
+                if (done) done(accepted);
+            });
+        });
+    }
+
+    // ---- the Discovery concept (on the node's strand)
+
+    template <class Transport>
+    void start(discovery_context<Transport>& ctx) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        executor_ = ctx.get_executor();
+        log_ = &ctx.log();
+        connect_ = [&ctx](const std::string& host, std::uint16_t port, std::function<void(std::error_code, const std::string&)> done) {
+            ctx.connect(host, port, std::move(done));
+        };
+        is_connected_ = [&ctx](const std::string& peer_id) { return ctx.is_connected(peer_id); };
+        listen_port_ = [&ctx] { return ctx.listen_port(); };
+    }
+
+    void stop() {
+        if (round_timer_) round_timer_->cancel();
+        std::lock_guard<std::mutex> lock(mutex_);
+        shut_down();
+        executor_.reset();
+    }
+
+private:
+    static std::string format(const asio::ip::address& a, std::uint16_t port) {
+        return a.is_v6() ? '[' + a.to_string() + "]:" + std::to_string(port) : a.to_string() + ':' + std::to_string(port);
+    }
+
+    // Under mutex_.
+    std::vector<std::pair<std::string, std::uint16_t>> seeds() const {
+        if (!bootstrap_.empty() || !settings_.use_public_routers) return bootstrap_;
+        return public_dht_routers();
+    }
+
+    void shut_down() {
+        ++generation_;
+        running_ = false;
+        table_size_ = 0;
+        // A pending round timer sees the new generation and ends (it fires within a second).
+        if (node_ && executor_) asio::post(*executor_, [node = node_] { node->close(); });
+        node_.reset();
+    }
+
+    template <class F>
+    bool with_node(F&& f) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!node_ || !executor_) return false;
+        asio::post(*executor_, [node = node_, f = std::forward<F>(f)]() mutable {
+            if (node->is_open()) f(*node);
+        });
+        return true;
+    }
+
+    // ---- on the strand
+
+    bool current(std::uint64_t generation) const { return running_ && generation == generation_; }
+
+    void start_rounds(const std::shared_ptr<dht::udp_node>& node, std::uint64_t generation,
+                      std::vector<std::pair<std::string, std::uint16_t>> seeds) {
+        if (!round_timer_) round_timer_ = std::make_unique<asio::steady_timer>(*executor_);
+        resolve_and_bootstrap(node, generation, std::move(seeds));
+        round_timer_->expires_after(std::chrono::seconds(1));
+        round_timer_->async_wait([this, node, generation](std::error_code ec) {
+            if (!ec) on_round_timer(node, generation);
+        });
+    }
+
+    void resolve_and_bootstrap(const std::shared_ptr<dht::udp_node>& node, std::uint64_t generation,
+                               std::vector<std::pair<std::string, std::uint16_t>> seeds) {
+        struct pending {
+            std::vector<asio::ip::udp::endpoint> endpoints;
+            std::size_t left = 0;
+        };
+        auto state = std::make_shared<pending>();
+        auto resolver = std::make_shared<asio::ip::udp::resolver>(*executor_);
+        const auto finished = [this, node, generation, state] {
+            if (!current(generation)) return;
+            node->bootstrap(state->endpoints, [this, node, generation](const dht::lookup_result& r) {
+                if (!current(generation)) return;
+                log_->debug("DHT: joined, ", r.nodes.size(), " close nodes after ", r.queries, " queries");
+                update_status(*node);
+                discovery_round(node, generation);
+            });
+        };
+        for (const auto& [host, port] : seeds) {
+            std::error_code ec;
+            const auto address = asio::ip::make_address(host, ec);
+            if (!ec) {
+                state->endpoints.emplace_back(address, port);
+                continue;
+            }
+            ++state->left;
+            resolver->async_resolve(host, std::to_string(port),
+                                    [this, state, resolver, finished, host = host](std::error_code ec, auto results) {
+                                        if (ec) log_->info("DHT: cannot resolve bootstrap node ", host, ": ", ec.message());
+                                        else
+                                            for (const auto& entry : results) state->endpoints.push_back(entry.endpoint());
+                                        if (--state->left == 0) finished();
+                                    });
+        }
+        if (state->left == 0) finished();
+    }
+
+    // Every second: status for the any-thread queries; every discovery_interval: a discovery
+    // round; with an empty table, a new bootstrap.
+    void on_round_timer(const std::shared_ptr<dht::udp_node>& node, std::uint64_t generation) {
+        if (!current(generation)) return;
+        update_status(*node);
+        const auto now = std::chrono::steady_clock::now();
+        const auto s = settings();
+        if (node->dht().table().size() == 0 && now - last_bootstrap_ >= s.rebootstrap_interval) {
+            last_bootstrap_ = now;
+            resolve_and_bootstrap(node, generation, bootstrap_nodes());
+        } else if (now - last_round_ >= s.discovery_interval) {
+            discovery_round(node, generation);
+        }
+        round_timer_->expires_after(std::chrono::seconds(1));
+        round_timer_->async_wait([this, node, generation](std::error_code ec) {
+            if (!ec) on_round_timer(node, generation);
+        });
+    }
+
+    void update_status(dht::udp_node& node) {
+        auto good = node.dht().export_nodes(dht::engine::clock::now());
+        table_size_ = node.dht().table().size();
+        std::lock_guard<std::mutex> lock(mutex_);
+        good_nodes_ = std::move(good);
+    }
+
+    void discovery_round(const std::shared_ptr<dht::udp_node>& node, std::uint64_t generation) {
+        const auto s = settings();
+        const auto now = std::chrono::steady_clock::now();
+        last_round_ = now;
+        if (!s.discover_peers) return;
+        const auto key = dht::info_hash_of(s.discovery_key);
+        const auto own_port = listen_port_();
+        // Announced again each round until some node has taken it (the first node of a network has
+        // nobody to announce to), then every announce_interval.
+        if (!announce_taken_ || now - last_announce_ >= s.announce_interval) {
+            last_announce_ = now;
+            node->announce(key, own_port, [this, generation](std::size_t accepted, const dht::lookup_result&) {
+                if (!current(generation)) return;
+                if (accepted > 0) announce_taken_ = true;
+                log_->debug("DHT: discovery announce accepted by ", accepted, " nodes");
+            });
+        }
+        node->get_peers(key, [this, generation, own_port](const dht::lookup_result& r) {
+            if (!current(generation)) return;
+            for (const auto& peer : r.peers) dial(peer, own_port);
+        });
+    }
+
+    void dial(const asio::ip::tcp::endpoint& peer, std::uint16_t own_port) {
+        const auto& a = peer.address();
+        if (peer.port() == own_port && (a.is_loopback() || a.is_unspecified())) return;  // ourselves
+        auto& known = dialed_[peer];
+        if (known.dialing || (!known.peer_id.empty() && is_connected_(known.peer_id))) return;
+        known.dialing = true;
+        log_->debug("DHT: dialing discovered peer ", format(a, peer.port()));
+        connect_(a.to_string(), peer.port(), [this, peer](std::error_code ec, const std::string& peer_id) {
+            auto& known = dialed_[peer];
+            known.dialing = false;
+            if (!ec) known.peer_id = peer_id;
+        });
+    }
+
+    mutable std::mutex mutex_;
+    // Guarded by mutex_.
+    dht_settings settings_;
+    std::vector<std::pair<std::string, std::uint16_t>> bootstrap_;
+    std::vector<dht::node_contact> saved_nodes_;
+    std::vector<dht::node_contact> good_nodes_;
+    std::optional<asio::any_io_executor> executor_;
+    std::shared_ptr<dht::udp_node> node_;
+
+    std::atomic<std::uint64_t> generation_{0};  // each enable() starts a new one
+    std::atomic<bool> running_{false};
+    std::atomic<std::uint16_t> port_{0};
+    std::atomic<std::size_t> table_size_{0};
+
+    // Set by start(), used on the strand.
+    const logger* log_ = nullptr;
+    std::function<void(const std::string&, std::uint16_t, std::function<void(std::error_code, const std::string&)>)> connect_;
+    std::function<bool(const std::string&)> is_connected_;
+    std::function<std::uint16_t()> listen_port_;
+
+    // Strand only.
+    std::unique_ptr<asio::steady_timer> round_timer_;
+    std::chrono::steady_clock::time_point last_round_{};
+    std::chrono::steady_clock::time_point last_announce_{};
+    std::chrono::steady_clock::time_point last_bootstrap_{};
+    bool announce_taken_ = false;
+    struct dialed_peer {
+        bool dialing = false;
+        std::string peer_id;  // once connected
+    };
+    std::map<asio::ip::tcp::endpoint, dialed_peer> dialed_;
+};
+
+}  // namespace librats
+
+#endif
+// ---- end <librats/discovery/dht.hpp>
+// ---- begin <librats/node.hpp>
+#ifndef LIBRATS_NODE_HPP
+#define LIBRATS_NODE_HPP
+
+// basic_node<Transport, Crypto, Discovery...>: a peer-to-peer node composed from policies.
+//
+// Threads: the node runs on a strand of the executor it is given. Every member function may be
+// called from any thread. Every handler and completion of the node runs on that strand unless
+// the completion token names another executor; handlers must not block it.
+//
+// Lifetime: the handle may be destroyed at any time (it stops the node); handlers already
+// queued may still run until the strand processes the stop, so wait for async_stop() before
+// destroying what your handlers use.
+
+// ---- begin <librats/concepts/crypto.hpp>
+#ifndef LIBRATS_CONCEPTS_CRYPTO_HPP
+#define LIBRATS_CONCEPTS_CRYPTO_HPP
+
+// Crypto: how a connection is secured. plaintext and noise_xx<Suite> model it.
+// Minimal shape (see crypto/plaintext.hpp for a full model):
+//
+//   struct my_crypto {
+//     std::uint8_t wire_id() const;                // announced in the preamble; both ends must agree
+//     bool encrypted() const;                      // whether connections made now are encrypted
+//     const std::string& local_peer_id() const;    // our identity as peers will see it
+//     class cipher {                               // one per established connection, both directions
+//       std::size_t tag_size() const;              // bytes a sealed record grows by
+//       static constexpr bool is_identity;         // true if seal/open never change anything
+//       std::error_code seal(unsigned char* data, std::size_t size, unsigned char* tag_out);   // in place
+//       std::error_code open(unsigned char* data, std::size_t size_with_tag);   // in place
+//     };
+//     class handshake {                            // sans-I/O: the node moves the messages
+//       enum class action { write, read, done };
+//       handshake(const my_crypto&, bool initiator, std::string_view prologue, std::string local_payload);
+//       action next() const;
+//       std::error_code write_message(std::string& out);        // appends the next message
+//       std::error_code read_message(std::string_view message);
+//       const std::string& remote_payload() const;              // valid once done
+//       std::string authenticated_peer_id() const;              // "" if the crypto proves no identity
+//       cipher split();
+//     };
+//   };
+//
+// wire_id(), encrypted() and tag_size() are run-time values so that one policy can switch
+// encryption on and off (RatsClient::set_encryption_enabled) before the node starts.
+//
+// Optional members the node uses when present (crypto/noise_xx.hpp has them):
+//   cipher::rekey_send(), cipher::rekey_receive() -> std::error_code    (Noise §11.3 rekey)
+//   handshake::handshake_hash(), handshake::remote_static_key() -> std::string of raw bytes
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+namespace librats::concepts {
+
+namespace detail {
+
+template <class C, class = void>
+struct has_crypto_identity : std::false_type {};
+template <class C>
+struct has_crypto_identity<C, std::void_t<decltype(std::uint8_t{std::declval<const C&>().wire_id()}),
+                                          decltype(bool{std::declval<const C&>().encrypted()}),
+                                          decltype(std::string{std::declval<const C&>().local_peer_id()})>>
+    : std::true_type {};
+
+template <class C, class = void>
+struct has_cipher : std::false_type {};
+template <class C>
+struct has_cipher<
+    C, std::void_t<decltype(std::size_t{std::declval<const typename C::cipher&>().tag_size()}),
+                   decltype(bool{C::cipher::is_identity}),
+                   decltype(std::error_code{std::declval<typename C::cipher&>().seal(
+                       std::declval<unsigned char*>(), std::size_t{}, std::declval<unsigned char*>())}),
+                   decltype(std::error_code{
+                       std::declval<typename C::cipher&>().open(std::declval<unsigned char*>(), std::size_t{})})>>
+    : std::true_type {};
+
+template <class C, class = void>
+struct has_handshake : std::false_type {};
+template <class C>
+struct has_handshake<
+    C, std::void_t<typename C::cipher,
+                   decltype(typename C::handshake(std::declval<const C&>(), true, std::string_view(), std::string())),
+                   decltype(std::declval<const typename C::handshake&>().next() == C::handshake::action::done),
+                   decltype(C::handshake::action::write), decltype(C::handshake::action::read),
+                   decltype(std::error_code{std::declval<typename C::handshake&>().write_message(
+                       std::declval<std::string&>())}),
+                   decltype(std::error_code{std::declval<typename C::handshake&>().read_message(std::string_view())}),
+                   decltype(std::string{std::declval<const typename C::handshake&>().remote_payload()}),
+                   decltype(std::string{std::declval<const typename C::handshake&>().authenticated_peer_id()})>>
+    : std::is_convertible<decltype(std::declval<typename C::handshake&>().split()), typename C::cipher> {};
+
+template <class Cipher, class = void>
+struct has_rekey : std::false_type {};
+template <class Cipher>
+struct has_rekey<Cipher, std::void_t<decltype(std::error_code{std::declval<Cipher&>().rekey_send()}),
+                                     decltype(std::error_code{std::declval<Cipher&>().rekey_receive()})>>
+    : std::true_type {};
+
+template <class Handshake, class = void>
+struct has_channel_binding : std::false_type {};
+template <class Handshake>
+struct has_channel_binding<Handshake,
+                           std::void_t<decltype(std::string{std::declval<const Handshake&>().handshake_hash()}),
+                                       decltype(std::string{std::declval<const Handshake&>().remote_static_key()})>>
+    : std::true_type {};
+
+}  // namespace detail
+
+// Optional members (see the top of this header).
+template <class Cipher>
+inline constexpr bool supports_rekey_v = detail::has_rekey<Cipher>::value;
+template <class Handshake>
+inline constexpr bool has_channel_binding_v = detail::has_channel_binding<Handshake>::value;
+
+template <class C>
+inline constexpr bool is_crypto_v = detail::has_crypto_identity<C>::value && detail::has_cipher<C>::value &&
+                                    detail::has_handshake<C>::value;
+
+template <class C>
+constexpr bool check_crypto() {
+    static_assert(detail::has_crypto_identity<C>::value,
+                  "Crypto: missing `wire_id()`, `encrypted()` or `local_peer_id()` "
+                  "(see librats/concepts/crypto.hpp)");
+    static_assert(detail::has_cipher<C>::value,
+                  "Crypto: missing `cipher` with tag_size(), is_identity, seal(data, size, tag) and open(data, size) "
+                  "returning std::error_code "
+                  "(see librats/concepts/crypto.hpp)");
+    static_assert(detail::has_handshake<C>::value,
+                  "Crypto: missing `handshake` with next(), write_message, read_message, remote_payload, "
+                  "authenticated_peer_id, split() (see librats/concepts/crypto.hpp)");
+    return true;
+}
+
+}  // namespace librats::concepts
+
+#endif
+// ---- end <librats/concepts/crypto.hpp>
+// ---- begin <librats/concepts/discovery.hpp>
+#ifndef LIBRATS_CONCEPTS_DISCOVERY_HPP
+#define LIBRATS_CONCEPTS_DISCOVERY_HPP
+
+// Discovery: a module the node starts and stops, that finds peers and reports them through the
+// discovery_context. Minimal shape (discovery/static_peers.hpp is a full model):
+//
+//   struct my_discovery {
+//     static constexpr const char* name = "my_discovery";          // for logs
+//     template <class Transport> void start(discovery_context<Transport>& ctx);   // on the strand
+//     void stop();                                                  // on the strand; cancels timers
+//     // optional, detected: void on_peer_connected(const peer_info&);
+//     //                     void on_peer_disconnected(const peer_info&, std::error_code);
+//   };
+//
+// It must be default-constructible; users configure it through node.get<my_discovery>().
+
+
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+namespace librats::concepts {
+
+namespace detail {
+
+template <class D, class T, class = void>
+struct has_discovery_members : std::false_type {};
+template <class D, class T>
+struct has_discovery_members<D, T,
+                             std::void_t<decltype(std::string_view{D::name}),
+                                         decltype(std::declval<D&>().start(std::declval<discovery_context<T>&>())),
+                                         decltype(std::declval<D&>().stop())>>
+    : std::is_default_constructible<D> {};
+
+template <class D, class = void>
+struct has_on_peer_connected : std::false_type {};
+template <class D>
+struct has_on_peer_connected<D, std::void_t<decltype(std::declval<D&>().on_peer_connected(
+                                    std::declval<const peer_info&>()))>> : std::true_type {};
+
+template <class D, class = void>
+struct has_on_peer_disconnected : std::false_type {};
+template <class D>
+struct has_on_peer_disconnected<D, std::void_t<decltype(std::declval<D&>().on_peer_disconnected(
+                                       std::declval<const peer_info&>(), std::error_code()))>> : std::true_type {};
+
+}  // namespace detail
+
+template <class D, class Transport>
+inline constexpr bool is_discovery_v = detail::has_discovery_members<D, Transport>::value;
+
+template <class Transport, class... Ds>
+constexpr bool check_discovery() {
+    static_assert((is_discovery_v<Ds, Transport> && ...),
+                  "Discovery: each module needs `static constexpr const char* name`, "
+                  "`start(discovery_context<Transport>&)`, `stop()` and a default constructor "
+                  "(see librats/concepts/discovery.hpp)");
+    return true;
+}
+
+}  // namespace librats::concepts
+
+#endif
+// ---- end <librats/concepts/discovery.hpp>
+// ---- begin <librats/concepts/transport.hpp>
+#ifndef LIBRATS_CONCEPTS_TRANSPORT_HPP
+#define LIBRATS_CONCEPTS_TRANSPORT_HPP
+
+// Transport: how a node makes byte streams. tcp_transport is the real one, memory_transport the
+// in-process one for tests and simulations. Minimal shape (see tests/core/concepts_test.cpp for
+// an archetype):
+//
+//   struct my_transport {
+//     using stream_type = ...;     // asio AsyncWriteStream + async_wait(wait_read) + non-blocking
+//                                  // read_some(buffers, ec) and write_some(buffers, ec)
+//     using acceptor_type = ...;   // async_accept(void(error_code, stream_type)), port(), close(error_code&)
+//     using executor_type = ...;
+//     my_transport(executor_type);                                      // or more arguments, forwarded by the node
+//     acceptor_type listen(const std::string& bind, uint16_t port, std::error_code&);
+//     void async_connect(const std::string& host, uint16_t port, Handler);   // void(error_code, stream_type)
+//     static std::string remote_address(const stream_type&);              // "ip:port"
+//     static void shutdown_send(stream_type&);                            // half-close after the last write
+//   };
+
+#include <asio/buffer.hpp>
+#include <asio/socket_base.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+namespace librats::concepts {
+
+namespace archetype {
+struct wait_handler {
+    void operator()(std::error_code) {}
+};
+struct io_handler {
+    void operator()(std::error_code, std::size_t) {}
+};
+template <class Stream>
+struct stream_handler {
+    void operator()(std::error_code, Stream) {}
+};
+}  // namespace archetype
+
+namespace detail {
+
+template <class T, class = void>
+struct has_stream_type : std::false_type {};
+template <class T>
+struct has_stream_type<T, std::void_t<typename T::stream_type>> : std::true_type {};
+
+template <class T, class = void>
+struct has_acceptor_type : std::false_type {};
+template <class T>
+struct has_acceptor_type<T, std::void_t<typename T::acceptor_type>> : std::true_type {};
+
+template <class S, class = void>
+struct is_transport_stream : std::false_type {};
+template <class S>
+struct is_transport_stream<
+    S, std::void_t<decltype(std::declval<S&>().async_wait(asio::socket_base::wait_read, archetype::wait_handler{})),
+                   decltype(std::declval<S&>().read_some(asio::mutable_buffer(), std::declval<std::error_code&>())),
+                   decltype(std::declval<S&>().async_write_some(asio::const_buffer(), archetype::io_handler{})),
+                   decltype(std::declval<S&>().write_some(asio::const_buffer(), std::declval<std::error_code&>())),
+                   decltype(std::declval<S&>().close(std::declval<std::error_code&>())),
+                   decltype(std::declval<S&>().get_executor())>> : std::is_move_constructible<S> {};
+
+template <class A, class S, class = void>
+struct is_transport_acceptor : std::false_type {};
+template <class A, class S>
+struct is_transport_acceptor<
+    A, S,
+    std::void_t<decltype(std::declval<A&>().async_accept(archetype::stream_handler<S>{})),
+                decltype(std::uint16_t{std::declval<const A&>().port()}),
+                decltype(std::declval<A&>().close(std::declval<std::error_code&>()))>> : std::true_type {};
+
+template <class T, class = void>
+struct has_listen : std::false_type {};
+template <class T>
+struct has_listen<T, std::void_t<decltype(std::declval<T&>().listen(std::declval<const std::string&>(), std::uint16_t{},
+                                                                    std::declval<std::error_code&>()))>>
+    : std::is_same<decltype(std::declval<T&>().listen(std::declval<const std::string&>(), std::uint16_t{},
+                                                      std::declval<std::error_code&>())),
+                   typename T::acceptor_type> {};
+
+template <class T, class = void>
+struct has_async_connect : std::false_type {};
+template <class T>
+struct has_async_connect<T, std::void_t<decltype(std::declval<T&>().async_connect(
+                                std::declval<const std::string&>(), std::uint16_t{},
+                                archetype::stream_handler<typename T::stream_type>{}))>> : std::true_type {};
+
+template <class T, class = void>
+struct has_stream_helpers : std::false_type {};
+template <class T>
+struct has_stream_helpers<
+    T, std::void_t<decltype(std::string{T::remote_address(std::declval<const typename T::stream_type&>())}),
+                   decltype(T::shutdown_send(std::declval<typename T::stream_type&>()))>> : std::true_type {};
+
+template <class T, bool = has_stream_type<T>::value && has_acceptor_type<T>::value>
+struct transport_members {
+    static constexpr bool stream = false, acceptor = false, listen = false, connect = false, helpers = false;
+};
+template <class T>
+struct transport_members<T, true> {
+    static constexpr bool stream = is_transport_stream<typename T::stream_type>::value;
+    static constexpr bool acceptor = is_transport_acceptor<typename T::acceptor_type, typename T::stream_type>::value;
+    static constexpr bool listen = has_listen<T>::value;
+    static constexpr bool connect = has_async_connect<T>::value;
+    static constexpr bool helpers = has_stream_helpers<T>::value;
+};
+
+}  // namespace detail
+
+template <class T>
+inline constexpr bool is_transport_v = detail::has_stream_type<T>::value && detail::has_acceptor_type<T>::value &&
+                                       detail::transport_members<T>::stream && detail::transport_members<T>::acceptor &&
+                                       detail::transport_members<T>::listen && detail::transport_members<T>::connect &&
+                                       detail::transport_members<T>::helpers;
+
+// Names the first missing piece; basic_node asserts on this.
+template <class T>
+constexpr bool check_transport() {
+    static_assert(detail::has_stream_type<T>::value && detail::has_acceptor_type<T>::value,
+                  "Transport: missing `stream_type` or `acceptor_type` (see librats/concepts/transport.hpp)");
+    static_assert(detail::transport_members<T>::stream || !detail::has_stream_type<T>::value,
+                  "Transport: `stream_type` needs async_wait, read_some(buffer, ec), write_some(buffer, ec), "
+                  "async_write_some, close(ec), "
+                  "get_executor (see librats/concepts/transport.hpp)");
+    static_assert(detail::transport_members<T>::acceptor || !detail::has_acceptor_type<T>::value,
+                  "Transport: `acceptor_type` needs async_accept(void(error_code, stream_type)), port(), "
+                  "close(ec) (see librats/concepts/transport.hpp)");
+    static_assert(detail::transport_members<T>::listen || !detail::has_acceptor_type<T>::value,
+                  "Transport: missing `acceptor_type listen(const std::string&, uint16_t, std::error_code&)` "
+                  "(see librats/concepts/transport.hpp)");
+    static_assert(detail::transport_members<T>::connect || !detail::has_stream_type<T>::value,
+                  "Transport: missing `async_connect(host, port, void(error_code, stream_type))` "
+                  "(see librats/concepts/transport.hpp)");
+    static_assert(detail::transport_members<T>::helpers || !detail::has_stream_type<T>::value,
+                  "Transport: missing `static std::string remote_address(const stream_type&)` or "
+                  "`static void shutdown_send(stream_type&)` (see librats/concepts/transport.hpp)");
+    return true;
+}
+
+}  // namespace librats::concepts
+
+#endif
+// ---- end <librats/concepts/transport.hpp>
+// ---- begin <librats/crypto/plaintext.hpp>
+#ifndef LIBRATS_CRYPTO_PLAINTEXT_HPP
+#define LIBRATS_CRYPTO_PLAINTEXT_HPP
+
+// The Crypto policy without encryption: for tests, benchmark baselines and users who opt out.
+// It has the shape the Noise policy fills (concepts/crypto.hpp): a handshake of messages that
+// carries each side's hello, then a cipher that seals and opens records (here: leaves them be).
+
+// ---- begin <librats/detail/random.hpp>
+#ifndef LIBRATS_DETAIL_RANDOM_HPP
+#define LIBRATS_DETAIL_RANDOM_HPP
+
+#include <cstddef>
+#include <random>
+#include <string>
+
+namespace librats::detail {
+
+// Identifiers only (never key material): std::random_device reads the OS entropy source.
+inline std::string random_hex(std::size_t bytes) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::random_device device;
+    std::string out;
+    out.reserve(bytes * 2);
+    for (std::size_t i = 0; i < bytes; ++i) {
+        const auto byte = static_cast<unsigned>(device()) & 0xffu;
+        out.push_back(digits[byte >> 4]);
+        out.push_back(digits[byte & 0xf]);
+    }
+    return out;
+}
+
+}  // namespace librats::detail
+
+#endif
+// ---- end <librats/detail/random.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace librats {
+
+class plaintext {
+public:
+    static constexpr const char* name = "plaintext";
+
+    std::uint8_t wire_id() const noexcept { return 0; }
+    bool encrypted() const noexcept { return false; }
+
+    // A fresh random 160-bit peer ID; persistence may replace it before the node starts.
+    plaintext() : peer_id_(detail::random_hex(20)) {}
+
+    const std::string& local_peer_id() const noexcept { return peer_id_; }
+    void set_local_peer_id(std::string peer_id) { peer_id_ = std::move(peer_id); }
+
+    class cipher {
+    public:
+        // Sealing changes nothing, so the node may write frames straight from its queue.
+        static constexpr bool is_identity = true;
+
+        std::size_t tag_size() const noexcept { return 0; }
+
+        std::error_code seal(unsigned char*, std::size_t, unsigned char*) noexcept { return {}; }
+        std::error_code open(unsigned char*, std::size_t) noexcept { return {}; }
+    };
+
+    // Initiator sends its hello, responder answers with its own: one round trip.
+    class handshake {
+    public:
+        enum class action { write, read, done };
+
+        handshake(const plaintext&, bool initiator, std::string_view /*prologue*/, std::string local_payload)
+            : initiator_(initiator), local_payload_(std::move(local_payload)) {}
+
+        action next() const noexcept {
+            if (initiator_) return !sent_ ? action::write : !received_ ? action::read : action::done;
+            return !received_ ? action::read : !sent_ ? action::write : action::done;
+        }
+
+        std::error_code write_message(std::string& out) {
+            out.append(local_payload_);
+            sent_ = true;
+            return {};
+        }
+
+        std::error_code read_message(std::string_view in) {
+            remote_payload_.assign(in);
+            received_ = true;
+            return {};
+        }
+
+        const std::string& remote_payload() const noexcept { return remote_payload_; }
+        // Plaintext cannot prove who the peer is: the node trusts the hello's peer ID.
+        std::string authenticated_peer_id() const { return {}; }
+        cipher split() const noexcept { return {}; }
+
+    private:
+        bool initiator_;
+        bool sent_ = false;
+        bool received_ = false;
+        std::string local_payload_;
+        std::string remote_payload_;
+    };
+
+private:
+    std::string peer_id_;
+};
+
+}  // namespace librats
+
+#endif
+// ---- end <librats/crypto/plaintext.hpp>
+// ---- begin <librats/detail/completion.hpp>
+#ifndef LIBRATS_DETAIL_COMPLETION_HPP
+#define LIBRATS_DETAIL_COMPLETION_HPP
+
+// ---- begin <librats/detail/unique_function.hpp>
+#ifndef LIBRATS_DETAIL_UNIQUE_FUNCTION_HPP
+#define LIBRATS_DETAIL_UNIQUE_FUNCTION_HPP
+
+#include <memory>
+#include <type_traits>
+#include <utility>
+
+namespace librats::detail {
+
+template <class Signature>
+class unique_function;
+
+// A move-only std::function: completion handlers (use_future's promise, coroutine resumers)
+// cannot be copied, and asio 1.22 has no any_completion_handler.
+template <class R, class... Args>
+class unique_function<R(Args...)> {
+public:
+    unique_function() noexcept = default;
+    unique_function(std::nullptr_t) noexcept {}
+
+    template <class F, class = std::enable_if_t<!std::is_same_v<std::decay_t<F>, unique_function>>>
+    unique_function(F&& f) : impl_(std::make_unique<model<std::decay_t<F>>>(std::forward<F>(f))) {}
+
+    explicit operator bool() const noexcept { return static_cast<bool>(impl_); }
+
+    R operator()(Args... args) { return impl_->call(std::forward<Args>(args)...); }
+
+private:
+    struct concept_base {
+        virtual ~concept_base() = default;
+        virtual R call(Args... args) = 0;
+    };
+    template <class F>
+    struct model final : concept_base {
+        explicit model(F&& f) : f(std::move(f)) {}
+        explicit model(const F& f) : f(f) {}
+        R call(Args... args) override { return f(std::forward<Args>(args)...); }
+        F f;
+    };
+    std::unique_ptr<concept_base> impl_;
+};
+
+}  // namespace librats::detail
+
+#endif
+// ---- end <librats/detail/unique_function.hpp>
+
+#include <asio/associated_executor.hpp>
+#include <asio/post.hpp>
+
+#include <tuple>
+#include <utility>
+
+namespace librats::detail {
+
+template <class Signature>
+struct posting_completion_impl;
+
+template <class... Args>
+struct posting_completion_impl<void(Args...)> {
+    // asio handlers are called once, as rvalues.
+    template <class Handler>
+    static unique_function<void(Args...)> erase(Handler handler) {
+        return [handler = std::move(handler)](Args... args) mutable { std::move(handler)(std::move(args)...); };
+    }
+
+    template <class Executor>
+    static unique_function<void(Args...)> make(unique_function<void(Args...)> handler, Executor ex) {
+        return [handler = std::move(handler), ex = std::move(ex)](Args... args) mutable {
+            asio::post(ex, [handler = std::move(handler), args = std::make_tuple(std::move(args)...)]() mutable {
+                std::apply(std::move(handler), std::move(args));
+            });
+        };
+    }
+};
+
+// Turns an asio completion handler into a callable that posts the handler, with its arguments,
+// to the handler's associated executor (the node's strand by default): a completion is never
+// invoked inside the initiating call, and runs where the caller asked. The handler is erased
+// first, so asio's post machinery is instantiated per signature and executor, not per handler.
+template <class Signature, class Handler, class Executor>
+unique_function<Signature> posting_completion(Handler handler, const Executor& fallback) {
+    auto ex = asio::get_associated_executor(handler, fallback);
+    using impl = posting_completion_impl<Signature>;
+    return impl::make(impl::erase(std::move(handler)), std::move(ex));
+}
+
+}  // namespace librats::detail
+
+#endif
+// ---- end <librats/detail/completion.hpp>
+// ---- begin <librats/detail/node_impl.hpp>
+#ifndef LIBRATS_DETAIL_NODE_IMPL_HPP
+#define LIBRATS_DETAIL_NODE_IMPL_HPP
+
+// The state behind a basic_node. It lives in a shared_ptr so that handlers in flight keep it
+// alive after the basic_node handle is gone. Peer state is confined to the strand; the peer
+// table and the handler registry are also read from other threads, under their mutexes.
+
+// ---- begin <librats/detail/bound_handler.hpp>
+#ifndef LIBRATS_DETAIL_BOUND_HANDLER_HPP
+#define LIBRATS_DETAIL_BOUND_HANDLER_HPP
+
+#include <memory>
+#include <utility>
+
+namespace librats::detail {
+
+// A completion handler that calls `function(*owner, args...)` and keeps the owner alive.
+// asio instantiates its operation machinery once per handler type; a lambda per call site made
+// each one a new type, and that dominated compile time (bench/compile_cost.sh). With this, all
+// of an owner's completions of one signature share one type. State a lambda would have captured
+// lives in the owner instead.
+template <class Owner, class... Args>
+class bound_handler {
+public:
+    using function_type = void (*)(Owner&, Args...);
+
+    bound_handler(std::shared_ptr<Owner> owner, function_type function) noexcept
+        : owner_(std::move(owner)), function_(function) {}
+
+    void operator()(Args... args) { function_(*owner_, std::move(args)...); }
+
+private:
+    std::shared_ptr<Owner> owner_;
+    function_type function_;
+};
+
+}  // namespace librats::detail
+
+#endif
+// ---- end <librats/detail/bound_handler.hpp>
+// ---- begin <librats/detail/buffer_pool.hpp>
+#ifndef LIBRATS_DETAIL_BUFFER_POOL_HPP
+#define LIBRATS_DETAIL_BUFFER_POOL_HPP
+
+#include <cstddef>
+#include <memory>
+#include <vector>
+
+namespace librats::detail {
+
+// Read buffers shared by a node's connections: a connection holds one only while bytes are in
+// flight, so idle connections cost no buffer. Used on the node's strand only.
+class buffer_pool {
+public:
+    // Room for the largest record (2 + 65,535 bytes) plus what follows it in the same read.
+    static constexpr std::size_t buffer_size = 128 * 1024;
+    static constexpr std::size_t max_free = 16;
+
+    std::unique_ptr<unsigned char[]> acquire() {
+        if (free_.empty()) return std::unique_ptr<unsigned char[]>(new unsigned char[buffer_size]);
+        auto buffer = std::move(free_.back());
+        free_.pop_back();
+        return buffer;
+    }
+
+    void release(std::unique_ptr<unsigned char[]> buffer) {
+        if (buffer && free_.size() < max_free) free_.push_back(std::move(buffer));
+    }
+
+private:
+    std::vector<std::unique_ptr<unsigned char[]>> free_;
+};
+
+}  // namespace librats::detail
+
+#endif
+// ---- end <librats/detail/buffer_pool.hpp>
+// ---- begin <librats/detail/peer_session.hpp>
+#ifndef LIBRATS_DETAIL_PEER_SESSION_HPP
+#define LIBRATS_DETAIL_PEER_SESSION_HPP
+
+// One connection: preamble and crypto handshake, then records in both directions. Everything
+// but enqueue() runs on the node's strand (the stream's executor); enqueue() may be called from
+// any thread and only touches the send queue under its mutex.
+
+// ---- begin <librats/wire/frame.hpp>
+#ifndef LIBRATS_WIRE_FRAME_HPP
+#define LIBRATS_WIRE_FRAME_HPP
+
+// The message layer, sans-I/O (docs/PROTOCOL.md, "Frames"). After the handshake both directions
+// carry a byte stream of frames: u8 type, u32 big-endian payload length, payload. That stream is
+// cut into records of at most 65,535 bytes on the wire (see record.hpp); a frame may span records
+// and a record may hold many frames, so small messages coalesce and large ones are chunked.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace librats::wire {
+
+enum class frame_type : std::uint8_t {
+    binary = 0x01,   // opaque bytes (send_binary_*)
+    text = 0x02,     // opaque bytes sent as a string (send_to_peer_by_hash, broadcast_to_peers)
+    json = 0x03,     // typed JSON message: u8 type length, type, JSON text
+    ping = 0x10,     // keepalive; payload echoed in the pong
+    pong = 0x11,
+    goodbye = 0x12,  // u16 error code (0: normal close), UTF-8 reason; the sender closes after it
+    rekey = 0x13,    // empty; the last frame of its record: the sender's key changes after it
+};
+
+inline constexpr std::size_t frame_header_size = 5;
+inline constexpr std::size_t max_json_type_size = 255;
+
+inline bool is_known(frame_type type) noexcept {
+    switch (type) {
+    case frame_type::binary:
+    case frame_type::text:
+    case frame_type::json:
+    case frame_type::ping:
+    case frame_type::pong:
+    case frame_type::goodbye:
+    case frame_type::rekey: return true;
+    }
+    return false;
+}
+
+inline void append_frame_header(std::string& out, frame_type type, std::uint32_t payload_size) {
+    unsigned char header[frame_header_size];
+    header[0] = static_cast<unsigned char>(type);
+    detail::put_u32(header + 1, payload_size);
+    out.append(reinterpret_cast<const char*>(header), frame_header_size);
+}
+
+inline void append_frame(std::string& out, frame_type type, std::string_view payload) {
+    append_frame_header(out, type, static_cast<std::uint32_t>(payload.size()));
+    out.append(payload);
+}
+
+// JSON frame payload: the message type travels before the JSON text so that the receiver can
+// route without parsing, and the JSON is exactly what the sender's data dumps to.
+struct json_payload {
+    std::string_view type;
+    std::string_view json_text;
+};
+
+inline void append_json_frame(std::string& out, std::string_view type, std::string_view json_text) {
+    append_frame_header(out, frame_type::json, static_cast<std::uint32_t>(1 + type.size() + json_text.size()));
+    out.push_back(static_cast<char>(type.size()));
+    out.append(type);
+    out.append(json_text);
+}
+
+inline std::error_code parse_json_payload(std::string_view payload, json_payload& out) noexcept {
+    if (payload.empty()) return errc::malformed_frame;
+    const auto type_size = static_cast<unsigned char>(payload[0]);
+    if (type_size == 0 || payload.size() < 1u + type_size) return errc::malformed_frame;
+    out.type = payload.substr(1, type_size);
+    out.json_text = payload.substr(1u + type_size);
+    return {};
+}
+
+struct goodbye_payload {
+    std::uint16_t code = 0;
+    std::string_view reason;
+};
+
+inline std::string encode_goodbye(std::uint16_t code, std::string_view reason) {
+    std::string payload(2, '\0');
+    detail::put_u16(reinterpret_cast<unsigned char*>(payload.data()), code);
+    payload.append(reason.substr(0, 1024));
+    return payload;
+}
+
+inline std::error_code parse_goodbye(std::string_view payload, goodbye_payload& out) noexcept {
+    if (payload.size() < 2) return errc::malformed_frame;
+    out.code = detail::get_u16(reinterpret_cast<const unsigned char*>(payload.data()));
+    out.reason = payload.substr(2);
+    return {};
+}
+
+// Incremental frame decoder. A frame that lies whole in the fed bytes is handed out as a view
+// of them without a copy; only a frame split across feeds is assembled in an owned buffer. That
+// buffer keeps its capacity while messages stream (no allocation per message); release_idle()
+// gives it back, so an idle connection holds no payload memory.
+class frame_parser {
+public:
+    explicit frame_parser(std::size_t max_message_size) noexcept : max_message_size_(max_message_size) {}
+
+    // Calls on_frame(frame_type, std::string_view payload) -> std::error_code for each complete
+    // frame, in order. Stops at the first error (its own or the handler's) and returns it.
+    template <class Handler>
+    std::error_code feed(const unsigned char* data, std::size_t size, Handler&& on_frame) {
+        while (size > 0) {
+            if (!in_payload_) {
+                if (header_have_ == 0 && size >= frame_header_size) {
+                    if (auto ec = begin_frame(data)) return ec;
+                    data += frame_header_size;
+                    size -= frame_header_size;
+                    if (size >= remaining_) {
+                        const auto length = remaining_;
+                        in_payload_ = false;
+                        remaining_ = 0;
+                        if (auto ec = on_frame(type_, std::string_view(reinterpret_cast<const char*>(data), length)))
+                            return ec;
+                        data += length;
+                        size -= length;
+                        continue;
+                    }
+                } else {
+                    const auto take = std::min(frame_header_size - header_have_, size);
+                    std::copy(data, data + take, header_ + header_have_);
+                    header_have_ += take;
+                    data += take;
+                    size -= take;
+                    if (header_have_ < frame_header_size) return {};
+                    header_have_ = 0;
+                    if (auto ec = begin_frame(header_)) return ec;
+                }
+                if (remaining_ == 0) {
+                    in_payload_ = false;
+                    if (auto ec = on_frame(type_, std::string_view())) return ec;
+                    continue;
+                }
+                payload_.clear();
+                // One allocation for the usual sizes; a huge declared length must be backed by
+                // bytes actually received before it costs more than 1 MiB.
+                payload_.reserve(std::min<std::size_t>(remaining_, 1 << 20));
+            }
+            const auto take = std::min<std::size_t>(remaining_, size);
+            payload_.append(reinterpret_cast<const char*>(data), take);
+            remaining_ -= static_cast<std::uint32_t>(take);
+            data += take;
+            size -= take;
+            if (remaining_ > 0) return {};
+            in_payload_ = false;
+            auto ec = on_frame(type_, std::string_view(payload_));
+            payload_.clear();
+            if (ec) return ec;
+        }
+        return {};
+    }
+
+    // True while a frame has begun but not ended.
+    bool partial() const noexcept { return in_payload_ || header_have_ > 0; }
+
+    // Frees the assembly buffer unless a frame is being assembled in it.
+    void release_idle() {
+        if (!in_payload_) std::string().swap(payload_);
+    }
+
+private:
+    std::error_code begin_frame(const unsigned char* header) noexcept {
+        type_ = static_cast<frame_type>(header[0]);
+        if (!is_known(type_)) return errc::unknown_frame_type;
+        remaining_ = detail::get_u32(header + 1);
+        if (remaining_ > max_message_size_) return errc::message_too_large;
+        in_payload_ = true;
+        return {};
+    }
+
+    std::size_t max_message_size_;
+    unsigned char header_[frame_header_size] = {};
+    std::size_t header_have_ = 0;
+    bool in_payload_ = false;
+    frame_type type_ = frame_type::binary;
+    std::uint32_t remaining_ = 0;
+    std::string payload_;
+};
+
+}  // namespace librats::wire
+
+#endif
+// ---- end <librats/wire/frame.hpp>
+// ---- begin <librats/wire/handshake.hpp>
+#ifndef LIBRATS_WIRE_HANDSHAKE_HPP
+#define LIBRATS_WIRE_HANDSHAKE_HPP
+
+// Connection set-up, sans-I/O (docs/PROTOCOL.md, "Connection set-up"): both sides first send an
+// 8-byte preamble naming the protocol version and the crypto in use, then the crypto's handshake
+// messages, each behind a 2-byte big-endian length (the Noise spec's framing). The hello below is
+// the payload each side delivers through its handshake.
+
+// ---- begin <librats/version.hpp>
+#ifndef LIBRATS_VERSION_HPP
+#define LIBRATS_VERSION_HPP
+
+#define LIBRATS_VERSION_MAJOR 0
+#define LIBRATS_VERSION_MINOR 1
+#define LIBRATS_VERSION_PATCH 0
+
+namespace librats {
+
+// Library release, reported in the hello's "agent" field.
+inline constexpr const char* library_version = "0.1.0";
+
+// Wire protocol version carried in the connection preamble; bump on incompatible change.
+inline constexpr unsigned protocol_version = 1;
+inline constexpr const char* protocol_name = "librats";
+
+}  // namespace librats
+
+#endif
+// ---- end <librats/version.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace librats::wire {
+
+inline constexpr std::size_t preamble_size = 8;
+inline constexpr std::size_t max_handshake_message_size = 65535;
+inline constexpr std::size_t max_hello_size = 4096;
+
+using preamble = std::array<unsigned char, preamble_size>;
+
+// "RATS", protocol version, crypto id, refusal (0: accepted, else an errc value such as
+// max_peers_reached, after which the sender closes), one reserved zero byte.
+inline preamble make_preamble(std::uint8_t crypto_id, std::uint8_t refusal = 0) noexcept {
+    return {'R', 'A', 'T', 'S', static_cast<unsigned char>(protocol_version), crypto_id, refusal, 0};
+}
+
+// The handshake's prologue (docs/PROTOCOL.md, section 2): "librats", the protocol version, the
+// crypto id. Binds the handshake to the protocol and the crypto both sides announced.
+inline std::string handshake_prologue(std::uint8_t crypto_id) {
+    std::string prologue = protocol_name;
+    prologue.push_back(static_cast<char>(protocol_version));
+    prologue.push_back(static_cast<char>(crypto_id));
+    return prologue;
+}
+
+struct preamble_info {
+    unsigned version = 0;
+    std::uint8_t crypto_id = 0;
+    std::uint8_t refusal = 0;
+};
+
+inline std::error_code parse_preamble(const preamble& in, preamble_info& out) noexcept {
+    if (in[0] != 'R' || in[1] != 'A' || in[2] != 'T' || in[3] != 'S') return errc::bad_preamble;
+    out.version = in[4];
+    out.crypto_id = in[5];
+    out.refusal = in[6];
+    if (out.version != protocol_version) return errc::protocol_mismatch;
+    return {};
+}
+
+struct hello {
+    std::string protocol = protocol_name;
+    unsigned version = protocol_version;
+    std::string peer_id;
+    std::uint16_t listen_port = 0;
+    std::string agent;
+    // Chosen by each side per connection; the initiator's orders duplicate connections.
+    std::uint64_t nonce = 0;
+};
+
+inline std::string encode_hello(const hello& h) {
+    nlohmann::json j = {{"protocol", h.protocol},
+                        {"version", h.version},
+                        {"peer_id", h.peer_id},
+                        {"listen_port", h.listen_port},
+                        {"agent", h.agent},
+                        {"nonce", h.nonce}};
+    return j.dump();
+}
+
+// Strict: every field present with the right type, a peer ID of 1 to 128 printable characters.
+inline std::error_code parse_hello(std::string_view text, hello& out) {
+    if (text.size() > max_hello_size) return errc::bad_hello;
+    const auto j = nlohmann::json::parse(text, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) return errc::bad_hello;
+    const auto protocol = j.find("protocol");
+    const auto version = j.find("version");
+    const auto peer_id = j.find("peer_id");
+    const auto port = j.find("listen_port");
+    if (protocol == j.end() || !protocol->is_string() || version == j.end() || !version->is_number_unsigned() ||
+        peer_id == j.end() || !peer_id->is_string() || port == j.end() || !port->is_number_unsigned())
+        return errc::bad_hello;
+    out.protocol = protocol->get<std::string>();
+    out.version = version->get<unsigned>();
+    if (out.protocol != protocol_name || out.version != protocol_version) return errc::protocol_mismatch;
+    out.peer_id = peer_id->get<std::string>();
+    if (out.peer_id.empty() || out.peer_id.size() > 128) return errc::bad_hello;
+    for (const unsigned char c : out.peer_id)
+        if (c <= 0x20 || c >= 0x7f) return errc::bad_hello;
+    const auto port_value = port->get<std::uint64_t>();
+    if (port_value > 65535) return errc::bad_hello;
+    out.listen_port = static_cast<std::uint16_t>(port_value);
+    const auto agent = j.find("agent");
+    out.agent = agent != j.end() && agent->is_string() ? agent->get<std::string>() : std::string();
+    const auto nonce = j.find("nonce");
+    if (nonce == j.end() || !nonce->is_number_unsigned()) return errc::bad_hello;
+    out.nonce = nonce->get<std::uint64_t>();
+    return {};
+}
+
+}  // namespace librats::wire
+
+#endif
+// ---- end <librats/wire/handshake.hpp>
+
+#include <asio.hpp>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace librats::detail {
+
+using clock = std::chrono::steady_clock;
+using send_completion = unique_function<void(std::error_code)>;
+
+// The pending outcome of a dial: completed once, by timeout, failure or handshake.
+struct connect_attempt {
+    unique_function<void(std::error_code, std::string)> handler;
+    std::string expected_peer_id;  // if not empty, any other peer fails with authentication_failed
+
+    void complete(std::error_code ec, std::string peer_id) {
+        if (!handler) return;
+        auto h = std::move(handler);
+        handler = nullptr;
+        h(ec, std::move(peer_id));
+    }
+};
+
+// Counters shared by a node's sessions; relaxed atomics, read by statistics().
+struct node_counters {
+    std::atomic<std::uint64_t> bytes_sent{0}, bytes_received{0}, messages_sent{0}, messages_received{0},
+        connections_accepted{0}, connections_initiated{0}, handshakes_failed{0}, peers_dropped{0}, sends_rejected{0},
+        writes{0}, rekeys_sent{0}, rekeys_received{0};
+};
+
+template <class Transport, class Crypto>
+class peer_session;
+
+// What a session needs from its node.
+template <class Transport, class Crypto>
+class session_owner {
+public:
+    using session_ptr = std::shared_ptr<peer_session<Transport, Crypto>>;
+
+    virtual ~session_owner() = default;
+    // The handshake finished and the peer is known: accept (empty) or refuse it.
+    virtual std::error_code on_handshake_complete(const session_ptr& session) = 0;
+    // A binary, text or JSON frame; an error drops the peer.
+    virtual std::error_code on_frame(const session_ptr& session, wire::frame_type type, std::string_view payload) = 0;
+    // The session began closing (once); ec says why.
+    virtual void on_closed(const session_ptr& session, std::error_code ec) = 0;
+    // The send queue drained below half its limit after a send was refused.
+    virtual void on_writable(const session_ptr& session) = 0;
+
+    virtual const Crypto& crypto() const = 0;
+    virtual const node_options& options() const = 0;
+    virtual const logger& log() const = 0;
+    virtual node_counters& counters() = 0;
+    virtual buffer_pool& buffers() = 0;
+};
+
+template <class Transport, class Crypto>
+class peer_session : public std::enable_shared_from_this<peer_session<Transport, Crypto>> {
+public:
+    using stream_type = typename Transport::stream_type;
+    using owner_type = session_owner<Transport, Crypto>;
+    using cipher_type = typename Crypto::cipher;
+    using handshake_type = typename Crypto::handshake;
+
+    enum class state { handshaking, open, closing, closed };
+
+    peer_session(stream_type stream, std::shared_ptr<owner_type> owner, connection_id id, bool outbound)
+        : stream_(std::move(stream)),
+          owner_(std::move(owner)),
+          parser_(owner_->options().max_message_size),
+          linger_timer_(stream_.get_executor()) {
+        info_.connection = id;
+        info_.outbound = outbound;
+        info_.encrypted = owner_->crypto().encrypted();
+        info_.address = Transport::remote_address(stream_);
+        started_ = clock::now();
+    }
+
+    const peer_info& info() const noexcept { return info_; }
+    state current_state() const noexcept { return state_; }
+    bool is_open() const noexcept { return state_ == state::open; }
+    const wire::hello& remote_hello() const noexcept { return remote_hello_; }
+    const wire::hello& local_hello() const noexcept { return local_hello_; }
+    const std::string& initiator_id() const noexcept { return info_.outbound ? local_hello_.peer_id : info_.peer_id; }
+    std::uint64_t initiator_nonce() const noexcept { return info_.outbound ? local_hello_.nonce : remote_hello_.nonce; }
+
+    void set_connect_attempt(std::shared_ptr<connect_attempt> attempt) { attempt_ = std::move(attempt); }
+    const std::shared_ptr<connect_attempt>& attempt() const noexcept { return attempt_; }
+
+    // Starts the handshake. A non-zero refusal (an errc) is announced in our preamble instead.
+    void start(wire::hello local_hello, std::uint8_t refusal = 0) {
+        local_hello_ = std::move(local_hello);
+        const auto preamble = wire::make_preamble(owner_->crypto().wire_id(), refusal);
+        hs_out_.assign(reinterpret_cast<const char*>(preamble.data()), preamble.size());
+        if (refusal != 0) {
+            refusal_ = static_cast<errc>(refusal);
+            return write_handshake_bytes(hs_step::refused);
+        }
+        hs_.emplace(owner_->crypto(), info_.outbound, wire::handshake_prologue(owner_->crypto().wire_id()),
+                    wire::encode_hello(local_hello_));
+        if (info_.outbound && !append_handshake_message()) return;
+        write_handshake_bytes(hs_step::preamble);
+    }
+
+    // Queues a frame of `size` bytes written by `write(std::string&)`. Control frames (pongs,
+    // goodbyes) ignore the limit. On refusal the completion (if any) still runs, with the error.
+    template <class Writer>
+    std::error_code enqueue(std::size_t size, Writer&& write, send_completion done, bool control = false) {
+        std::error_code ec;
+        bool kick = false;
+        {
+            std::lock_guard<std::mutex> lock(send_mutex_);
+            if (send_closed_) {
+                ec = send_closed_reason_;
+            } else if (!control && queued_bytes_ > 0 && queued_bytes_ + size > owner_->options().send_queue_limit) {
+                blocked_ = true;
+                ec = errc::send_queue_full;
+            } else {
+                write(pending_);
+                queued_bytes_ += size;
+                if (done) pending_callbacks_.push_back({pending_.size(), std::move(done)});
+                kick = !write_scheduled_ && writes_enabled_;
+                if (kick) write_scheduled_ = true;
+            }
+        }
+        if (ec) {
+            if (done) done(ec);
+            return ec;
+        }
+        if (kick && dispatching() == this)
+            flush_after_dispatch_ = true;
+        else if (kick)
+            post_start_write();
+        return {};
+    }
+
+    // Moves what was queued here and not yet written to `successor`: a duplicate connection
+    // is being replaced and no queued message may be lost.
+    void hand_over_queue(peer_session& successor) {
+        std::string bytes;
+        std::vector<queued_completion> callbacks;
+        {
+            std::lock_guard<std::mutex> lock(send_mutex_);
+            bytes.swap(pending_);
+            callbacks.swap(pending_callbacks_);
+            queued_bytes_ -= bytes.size();
+        }
+        if (bytes.empty() && callbacks.empty()) return;
+        std::lock_guard<std::mutex> lock(successor.send_mutex_);
+        for (auto& c : successor.pending_callbacks_) c.end += bytes.size();
+        successor.pending_.insert(0, bytes);
+        successor.queued_bytes_ += bytes.size();
+        successor.pending_callbacks_.insert(successor.pending_callbacks_.begin(),
+                                            std::make_move_iterator(callbacks.begin()),
+                                            std::make_move_iterator(callbacks.end()));
+    }
+
+    // Periodic checks, from the node's timer.
+    void on_tick(clock::time_point now) {
+        const auto& opt = owner_->options();
+        if (state_ == state::handshaking) {
+            if (now - started_ > opt.handshake_timeout) close(errc::handshake_timeout);
+            return;
+        }
+        if (state_ != state::open) return;
+        release_idle_buffers();
+        if (record_started_ && now - *record_started_ > opt.frame_timeout) return close(errc::frame_timeout);
+        if (now - last_received_ > opt.idle_timeout) return close(errc::idle_timeout);
+        if (now - last_sent_ >= opt.keepalive_interval) {
+            last_sent_ = now;  // one ping per interval even if the write is still pending
+            send_control(wire::frame_type::ping, std::string_view());
+        }
+    }
+
+    enum class close_mode {
+        abort,    // close the stream now
+        linger,   // half-close, then read until the peer closes (or close_linger passes)
+        goodbye,  // flush a goodbye frame naming the reason, then linger
+    };
+
+    // Closes the connection (once): queued sends fail with ec, the owner hears of it at once.
+    // Lingering keeps our close from resetting the connection before the peer read our last bytes.
+    void close(std::error_code ec, close_mode mode = close_mode::goodbye) {
+        if (state_ == state::closing || state_ == state::closed) return;
+        if (mode == close_mode::goodbye && state_ != state::open) mode = close_mode::abort;
+        state_ = state::closing;
+        close_reason_ = ec;
+        {
+            std::lock_guard<std::mutex> lock(send_mutex_);
+            send_closed_ = true;
+            send_closed_reason_ = ec;
+        }
+        // A goodbye goes out after what is already queued; other modes drop the queue now.
+        if (mode != close_mode::goodbye) fail_pending(ec);
+        auto self = this->shared_from_this();
+        owner_->on_closed(self, ec);
+        if (mode == close_mode::abort) return finish_close();
+        linger_timer_.expires_after(owner_->options().close_linger);
+        linger_timer_.async_wait(
+            bound_handler<peer_session, std::error_code>(self, [](peer_session& s, std::error_code timer_ec) {
+                if (!timer_ec) s.finish_close();
+            }));
+        if (!read_pending_) wait_readable();
+        if (mode == close_mode::linger) return Transport::shutdown_send(stream_);
+        const bool local = ec == errc::closed_by_request || ec == errc::shutting_down;
+        const auto code = local || ec.category() != error_category() ? 0 : ec.value();
+        const auto goodbye = wire::encode_goodbye(static_cast<std::uint16_t>(code), ec.message());
+        std::lock_guard<std::mutex> lock(send_mutex_);
+        wire::append_frame(pending_, wire::frame_type::goodbye, goodbye);
+        queued_bytes_ += wire::frame_header_size + goodbye.size();
+        flush_then_shutdown_ = true;
+        if (!write_scheduled_) {
+            write_scheduled_ = true;
+            post_start_write();
+        }
+    }
+
+    std::error_code close_reason() const noexcept { return close_reason_; }
+    // The peer said goodbye: the close reason is its own.
+    bool closed_by_peer() const noexcept { return closed_by_peer_; }
+
+    // Replaces our send key now (encrypted connections; otherwise nothing happens).
+    void request_rekey() {
+        if (state_ != state::open || cipher_->tag_size() == 0 || !concepts::supports_rekey_v<cipher_type>) return;
+        rekey_requested_ = true;
+        bool kick = false;
+        {
+            std::lock_guard<std::mutex> lock(send_mutex_);
+            kick = !write_scheduled_ && writes_enabled_;
+            if (kick) write_scheduled_ = true;
+        }
+        if (kick) start_write();
+    }
+
+private:
+    bool append_handshake_message() {
+        std::string message;
+        if (auto ec = hs_->write_message(message)) {
+            close(ec, close_mode::abort);
+            return false;
+        }
+        if (message.size() > wire::max_handshake_message_size) {
+            close(errc::malformed_frame, close_mode::abort);
+            return false;
+        }
+        unsigned char length[2];
+        put_u16(length, static_cast<std::uint16_t>(message.size()));
+        hs_out_.append(reinterpret_cast<const char*>(length), 2);
+        hs_out_.append(message);
+        return true;
+    }
+
+    // The handshake's I/O: one write and one read completion handler, each switching on what was
+    // written or read, so the set-up instantiates asio's composed operations only once.
+    enum class hs_step { refused, preamble, length, message };
+
+    using io_handler = bound_handler<peer_session, std::error_code, std::size_t>;
+
+    void write_handshake_bytes(hs_step then) {
+        hs_write_then_ = then;
+        const auto on_written = [](peer_session& s, std::error_code ec, std::size_t n) {
+            s.owner_->counters().bytes_sent += n;
+            s.hs_out_.clear();
+            if (s.state_ != state::handshaking) return;
+            if (ec) return s.close(ec, close_mode::abort);
+            if (s.hs_write_then_ == hs_step::refused) return s.close(make_error_code(s.refusal_), close_mode::linger);
+            if (s.hs_write_then_ == hs_step::preamble) return s.read_handshake_bytes(hs_step::preamble);
+            s.handshake_step();
+        };
+        asio::async_write(stream_, asio::buffer(hs_out_), io_handler(this->shared_from_this(), on_written));
+    }
+
+    void read_handshake_bytes(hs_step step, std::size_t size = 0) {
+        hs_read_step_ = step;
+        hs_in_.resize(step == hs_step::preamble ? wire::preamble_size : step == hs_step::length ? 2 : size);
+        const auto on_read = [](peer_session& s, std::error_code ec, std::size_t n) {
+            s.owner_->counters().bytes_received += n;
+            if (s.state_ != state::handshaking) return;
+            if (ec) return s.close(ec == asio::error::eof ? make_error_code(errc::peer_closed) : ec, close_mode::abort);
+            s.on_handshake_bytes(s.hs_read_step_);
+        };
+        asio::async_read(stream_, asio::buffer(hs_in_), io_handler(this->shared_from_this(), on_read));
+    }
+
+    void on_handshake_bytes(hs_step step) {
+        const auto* bytes = reinterpret_cast<const unsigned char*>(hs_in_.data());
+        switch (step) {
+        case hs_step::preamble: {
+            wire::preamble remote;
+            std::memcpy(remote.data(), bytes, remote.size());
+            wire::preamble_info info;
+            if (auto ec = wire::parse_preamble(remote, info)) return close(ec, close_mode::abort);
+            if (info.refusal != 0) return close(make_error_code(static_cast<errc>(info.refusal)), close_mode::abort);
+            if (info.crypto_id != owner_->crypto().wire_id()) return close(errc::encryption_mismatch, close_mode::abort);
+            return handshake_step();
+        }
+        case hs_step::length: {
+            const auto length = get_u16(bytes);
+            if (length == 0) return close(errc::malformed_frame, close_mode::abort);
+            return read_handshake_bytes(hs_step::message, length);
+        }
+        case hs_step::message:
+            if (auto ec = hs_->read_message(hs_in_)) return close(ec, close_mode::abort);
+            return handshake_step();
+        case hs_step::refused: return;
+        }
+    }
+
+    void handshake_step() {
+        switch (hs_->next()) {
+        case handshake_type::action::write:
+            // A dialer that knows whom it expects stops before it reveals its own identity.
+            if (!expected_peer_proven()) return close(errc::authentication_failed, close_mode::abort);
+            if (append_handshake_message()) write_handshake_bytes(hs_step::message);
+            return;
+        case handshake_type::action::read: return read_handshake_bytes(hs_step::length);
+        case handshake_type::action::done: return finish_handshake();
+        }
+    }
+
+    void finish_handshake() {
+        if (auto ec = wire::parse_hello(hs_->remote_payload(), remote_hello_)) return close(ec, close_mode::abort);
+        const auto authenticated = hs_->authenticated_peer_id();
+        if (!authenticated.empty() && authenticated != remote_hello_.peer_id) return close(errc::peer_id_mismatch, close_mode::abort);
+        if (!expected_peer_proven(remote_hello_.peer_id)) return close(errc::authentication_failed, close_mode::abort);
+        if constexpr (concepts::has_channel_binding_v<handshake_type>) {
+            info_.public_key = to_hex(hs_->remote_static_key());
+            info_.handshake_hash = to_hex(hs_->handshake_hash());
+        }
+        info_.peer_id = remote_hello_.peer_id;
+        info_.listen_port = remote_hello_.listen_port;
+        info_.agent = remote_hello_.agent;
+        cipher_.emplace(hs_->split());
+        hs_.reset();
+        std::string().swap(hs_in_);
+        std::string().swap(hs_out_);
+        const auto now = clock::now();
+        info_.connected_at = now;
+        last_received_ = now;
+        last_sent_ = now;
+        state_ = state::open;
+        if (auto ec = owner_->on_handshake_complete(this->shared_from_this())) return close(ec);
+        if (state_ != state::open) return;
+        bool kick = false;
+        {
+            std::lock_guard<std::mutex> lock(send_mutex_);
+            writes_enabled_ = true;
+            kick = !pending_.empty() && !write_scheduled_;
+            if (kick) write_scheduled_ = true;
+        }
+        if (kick) start_write();
+        wait_readable();
+    }
+
+    // False if this dial expected another peer than `peer_id` (by default, the one the
+    // handshake has proven so far; while nothing is proven there is no mismatch).
+    bool expected_peer_proven(std::string peer_id = {}) const {
+        if (!attempt_ || attempt_->expected_peer_id.empty()) return true;
+        if (peer_id.empty() && hs_) peer_id = hs_->authenticated_peer_id();
+        if (peer_id.empty() || peer_id == attempt_->expected_peer_id) return true;
+        owner_->log().warn("peer at ", info_.address, " is ", peer_id, ", not the expected ", attempt_->expected_peer_id);
+        return false;
+    }
+
+    void send_control(wire::frame_type type, std::string_view payload) {
+        enqueue(
+            wire::frame_header_size + payload.size(),
+            [&](std::string& out) { wire::append_frame(out, type, payload); }, nullptr, true);
+    }
+
+    // ---- reading: wait for readiness, then drain with non-blocking reads into a pooled buffer
+    void wait_readable() {
+        read_pending_ = true;
+        stream_.async_wait(asio::socket_base::wait_read,
+                           bound_handler<peer_session, std::error_code>(
+                               this->shared_from_this(), [](peer_session& s, std::error_code ec) { s.on_readable(ec); }));
+    }
+
+    void on_readable(std::error_code ec) {
+        read_pending_ = false;
+        if (state_ == state::closed) return;
+        if (ec) return read_failed(ec);
+        if (!rbuf_) rbuf_ = owner_->buffers().acquire();
+        // Bounded so one busy peer cannot starve the others sharing the strand.
+        for (int round = 0; round < 16; ++round) {
+            const auto room = buffer_pool::buffer_size - rend_;
+            const auto n = stream_.read_some(asio::buffer(rbuf_.get() + rend_, room), ec);
+            if (ec == asio::error::would_block || ec == asio::error::try_again) {
+                ec.clear();
+                break;
+            }
+            if (ec) return read_failed(ec);
+            owner_->counters().bytes_received += n;
+            rend_ += n;
+            if (state_ == state::open) dispatch_records();
+            if (state_ == state::closed) return;
+            if (state_ == state::closing) rbegin_ = rend_ = 0;  // draining until the peer's close
+            // A short read emptied the socket: the next read would only say would_block.
+            if (n < room) break;
+        }
+        if (rbegin_ == rend_) {
+            rbegin_ = rend_ = 0;
+            owner_->buffers().release(std::move(rbuf_));
+        }
+        wait_readable();
+    }
+
+    void read_failed(std::error_code ec) {
+        if (state_ == state::closing) return finish_close();
+        if (ec == asio::error::eof) ec = errc::peer_closed;
+        close(ec, close_mode::abort);
+    }
+
+    // Replies that frame handlers queue on this session are written once the batch of records
+    // is handled, in the same pass of the strand: no post, and replies to a batch coalesce.
+    void dispatch_records() {
+        dispatching() = this;
+        process_records();
+        dispatching() = nullptr;
+        if (flush_after_dispatch_) {
+            flush_after_dispatch_ = false;
+            start_write();
+        }
+    }
+
+    static peer_session*& dispatching() {
+        thread_local peer_session* current = nullptr;
+        return current;
+    }
+
+    // Opens and parses every whole record in the buffer. False once the session closed.
+    bool process_records() {
+        constexpr std::size_t header = 2;
+        while (rend_ - rbegin_ >= header) {
+            unsigned char* record = rbuf_.get() + rbegin_;
+            const std::size_t length = get_u16(record);
+            if (length <= cipher_->tag_size()) {
+                close(errc::malformed_frame);
+                return false;
+            }
+            if (rend_ - rbegin_ < header + length) break;
+            if (auto ec = cipher_->open(record + header, length)) {
+                close(ec);
+                return false;
+            }
+            last_received_ = clock::now();
+            auto self = this->shared_from_this();
+            const auto ec = parser_.feed(record + header, length - cipher_->tag_size(),
+                                         [this, &self](wire::frame_type type, std::string_view payload) {
+                                             return handle_frame(self, type, payload);
+                                         });
+            if (state_ != state::open) return false;
+            if (ec) {
+                close(ec);
+                return false;
+            }
+            if (rekey_receive_pending_) {
+                if (auto rekey_ec = receive_rekey()) {
+                    close(rekey_ec);
+                    return false;
+                }
+            }
+            rbegin_ += header + length;
+        }
+        if (rbegin_ == rend_) {
+            rbegin_ = rend_ = 0;
+            record_started_.reset();
+        } else {
+            if (!record_started_) record_started_ = clock::now();
+            if (buffer_pool::buffer_size - rend_ < header + 65535) {
+                std::memmove(rbuf_.get(), rbuf_.get() + rbegin_, rend_ - rbegin_);
+                rend_ -= rbegin_;
+                rbegin_ = 0;
+            }
+        }
+        return true;
+    }
+
+    std::error_code handle_frame(const std::shared_ptr<peer_session>& self, wire::frame_type type,
+                                 std::string_view payload) {
+        if (rekey_receive_pending_) return errc::malformed_frame;
+        switch (type) {
+        case wire::frame_type::ping: send_control(wire::frame_type::pong, payload); return {};
+        case wire::frame_type::pong: return {};
+        case wire::frame_type::rekey:
+            // Only an encrypted peer rekeys, and nothing may follow in the record (the key changes).
+            if (!payload.empty() || cipher_->tag_size() == 0) return errc::malformed_frame;
+            rekey_receive_pending_ = true;
+            return {};
+        case wire::frame_type::goodbye: {
+            wire::goodbye_payload goodbye;
+            if (auto ec = wire::parse_goodbye(payload, goodbye)) return ec;
+            owner_->log().info("peer ", info_.peer_id, " (", info_.address, ") said goodbye: ", goodbye.reason);
+            const bool known = goodbye.code > 0 && goodbye.code <= errc_last;
+            closed_by_peer_ = true;
+            close(known ? make_error_code(static_cast<errc>(goodbye.code)) : make_error_code(errc::peer_closed),
+                  close_mode::linger);
+            return {};
+        }
+        default:
+            owner_->counters().messages_received++;
+            return owner_->on_frame(self, type, payload);
+        }
+    }
+
+    // ---- writing: swap the queue out, cut it into records, one gathered write. The write is
+    // tried at once on the non-blocking stream; only what does not fit waits for async_write.
+    void post_start_write() {
+        asio::post(stream_.get_executor(),
+                   bound_handler<peer_session>(this->shared_from_this(), [](peer_session& s) { s.start_write(); }));
+    }
+
+    void start_write() {
+        for (;;) {
+            std::size_t batch_size = 0;
+            {
+                std::lock_guard<std::mutex> lock(send_mutex_);
+                if ((pending_.empty() && !rekey_requested_) || state_ == state::closed) {
+                    write_scheduled_ = false;
+                    return;
+                }
+                writing_.swap(pending_);
+                writing_callbacks_.swap(pending_callbacks_);
+                // A rekey frame ends the batch, so it is the last frame of the last record.
+                rekey_batch_ = rekey_due();
+                if (rekey_batch_) {
+                    wire::append_frame(writing_, wire::frame_type::rekey, {});
+                    queued_bytes_ += wire::frame_header_size;
+                }
+                batch_size = writing_.size();
+            }
+            if (auto ec = build_records(batch_size)) {
+                finish_write(ec, 0, batch_size);
+                return;
+            }
+            owner_->counters().writes++;
+            std::error_code ec;
+            const std::size_t total = asio::buffer_size(gather_);
+            // asio writes at most 64 buffers per call; longer lists go the async way at once.
+            const std::size_t first = gather_.size() <= 64 ? stream_.write_some(gather_, ec) : 0;
+            if (ec == asio::error::would_block || ec == asio::error::try_again) ec.clear();
+            if (ec || first == total) {
+                if (!finish_write(ec, first, batch_size)) return;
+                continue;
+            }
+            consume_gathered(first);
+            write_batch_size_ = batch_size;
+            write_direct_bytes_ = first;
+            const auto on_written = [](peer_session& s, std::error_code ec, std::size_t n) {
+                if (s.finish_write(ec, s.write_direct_bytes_ + n, s.write_batch_size_)) s.start_write();
+            };
+            asio::async_write(stream_, gather_, io_handler(this->shared_from_this(), on_written));
+            return;
+        }
+    }
+
+    // Cuts the batch into records and seals each in place; gather_ lists header, body and tag
+    // of every record, so the batch reaches the socket without being copied.
+    std::error_code build_records(std::size_t batch_size) {
+        const std::size_t tag_size = cipher_->tag_size();
+        const std::size_t max_plain = 65535 - tag_size;
+        const std::size_t records = (batch_size + max_plain - 1) / max_plain;
+        gather_.clear();
+        record_headers_.resize(records);
+        record_tags_.resize(records * tag_size);
+        records_since_rekey_ += records;
+        bytes_since_rekey_ += batch_size;
+        auto* text = reinterpret_cast<unsigned char*>(writing_.data());
+        for (std::size_t i = 0; i < records; ++i) {
+            const auto offset = i * max_plain;
+            const auto size = std::min(max_plain, batch_size - offset);
+            put_u16(record_headers_[i].data(), static_cast<std::uint16_t>(size + tag_size));
+            gather_.push_back(asio::buffer(record_headers_[i]));
+            gather_.push_back(asio::buffer(text + offset, size));
+            if constexpr (!cipher_type::is_identity) {
+                if (tag_size == 0) continue;
+                auto* tag = record_tags_.data() + i * tag_size;
+                if (auto ec = cipher_->seal(text + offset, size, tag)) return ec;
+                gather_.push_back(asio::buffer(tag, tag_size));
+            }
+        }
+        return rekey_batch_ ? send_rekey() : std::error_code();
+    }
+
+    // ---- rekey (Noise §11.3): the sender switches after the record ending in a rekey frame, the
+    // receiver after opening that record, so both sides change keys at the same point.
+    bool rekey_due() const noexcept {
+        if constexpr (!concepts::supports_rekey_v<cipher_type>) {
+            return false;
+        } else {
+            if (cipher_->tag_size() == 0) return false;
+            const auto& o = owner_->options();
+            return rekey_requested_ || (o.rekey_after_records != 0 && records_since_rekey_ >= o.rekey_after_records) ||
+                   (o.rekey_after_bytes != 0 && bytes_since_rekey_ >= o.rekey_after_bytes);
+        }
+    }
+
+    std::error_code send_rekey() {
+        if constexpr (concepts::supports_rekey_v<cipher_type>) {
+            if (auto ec = cipher_->rekey_send()) return ec;
+            rekey_requested_ = false;
+            records_since_rekey_ = bytes_since_rekey_ = 0;
+            owner_->counters().rekeys_sent++;
+        }
+        return {};
+    }
+
+    std::error_code receive_rekey() {
+        rekey_receive_pending_ = false;
+        if constexpr (concepts::supports_rekey_v<cipher_type>) {
+            if (parser_.partial()) return errc::malformed_frame;
+            if (auto ec = cipher_->rekey_receive()) return ec;
+            owner_->counters().rekeys_received++;
+        }
+        return {};
+    }
+
+    // Drops the first `bytes` of the gathered buffers (a partial direct write).
+    void consume_gathered(std::size_t bytes) {
+        auto it = gather_.begin();
+        while (bytes > 0 && bytes >= it->size()) {
+            bytes -= it->size();
+            ++it;
+        }
+        if (bytes > 0) *it += bytes;
+        gather_.erase(gather_.begin(), it);
+    }
+
+    // Completes a written batch. True if more is queued and the writer should go on.
+    bool finish_write(std::error_code ec, std::size_t written, std::size_t batch_size) {
+        owner_->counters().bytes_sent += written;
+        // A message counts as sent once its last record is wholly handed to the socket, even if
+        // a later part of the same write failed.
+        auto callbacks = std::move(writing_callbacks_);
+        writing_callbacks_.clear();
+        const std::size_t tag_size = cipher_ ? cipher_->tag_size() : 0;
+        const std::size_t max_plain = 65535 - tag_size;
+        for (auto& c : callbacks) {
+            const auto records = (c.end + max_plain - 1) / max_plain;
+            const auto wire_end = std::min(records * max_plain, batch_size) + records * (2 + tag_size);
+            c.done(ec && written < wire_end ? ec : std::error_code());
+        }
+        writing_.clear();  // keeps its capacity while the connection is busy; on_tick releases it
+        if (ec) {
+            {
+                std::lock_guard<std::mutex> lock(send_mutex_);
+                write_scheduled_ = false;
+                queued_bytes_ -= batch_size;
+            }
+            if (state_ == state::closing)
+                finish_close();
+            else
+                close(ec, close_mode::abort);
+            return false;
+        }
+        last_sent_ = clock::now();
+        bool more = false;
+        bool notify = false;
+        bool shutdown = false;
+        {
+            std::lock_guard<std::mutex> lock(send_mutex_);
+            queued_bytes_ -= batch_size;
+            notify = blocked_ && queued_bytes_ <= owner_->options().send_queue_limit / 2;
+            if (notify) blocked_ = false;
+            // A rekey requested while this batch was in flight still goes out, alone if need be.
+            more = !pending_.empty() || (rekey_requested_ && state_ == state::open);
+            if (!more) {
+                write_scheduled_ = false;
+                shutdown = flush_then_shutdown_;
+            }
+        }
+        if (notify && state_ == state::open) owner_->on_writable(this->shared_from_this());
+        if (shutdown) Transport::shutdown_send(stream_);
+        return more;
+    }
+
+    // Buffers keep their capacity while data flows (no allocation or page faults per message);
+    // at a tick, the parser's between frames and an empty send queue give theirs back.
+    void release_idle_buffers() {
+        parser_.release_idle();
+        std::lock_guard<std::mutex> lock(send_mutex_);
+        if (write_scheduled_ || !pending_.empty()) return;
+        std::string().swap(pending_);
+        std::string().swap(writing_);
+    }
+
+    void fail_pending(std::error_code ec) {
+        std::vector<queued_completion> failed;
+        {
+            std::lock_guard<std::mutex> lock(send_mutex_);
+            failed.swap(pending_callbacks_);
+            queued_bytes_ -= pending_.size();
+            pending_.clear();
+        }
+        for (auto& c : failed) c.done(ec);
+    }
+
+    void finish_close() {
+        if (state_ == state::closed) return;
+        state_ = state::closed;
+        fail_pending(close_reason_);
+        std::error_code ignored;
+        linger_timer_.cancel();
+        stream_.close(ignored);
+        rbegin_ = rend_ = 0;
+        owner_->buffers().release(std::move(rbuf_));
+    }
+
+    stream_type stream_;
+    std::shared_ptr<owner_type> owner_;
+    peer_info info_;
+    wire::hello local_hello_;
+    wire::hello remote_hello_;
+    state state_ = state::handshaking;
+    std::error_code close_reason_;
+    clock::time_point started_;
+    std::shared_ptr<connect_attempt> attempt_;
+
+    std::optional<handshake_type> hs_;
+    errc refusal_ = errc::max_peers_reached;  // what a refusing preamble announced
+    std::string hs_in_;
+    std::string hs_out_;
+    std::optional<cipher_type> cipher_;
+
+    std::unique_ptr<unsigned char[]> rbuf_;
+    std::size_t rbegin_ = 0;
+    std::size_t rend_ = 0;
+    wire::frame_parser parser_;
+    clock::time_point last_received_{};
+    clock::time_point last_sent_{};
+    std::optional<clock::time_point> record_started_;
+    bool read_pending_ = false;
+    bool flush_after_dispatch_ = false;
+    bool closed_by_peer_ = false;
+    hs_step hs_write_then_ = hs_step::preamble;
+    hs_step hs_read_step_ = hs_step::preamble;
+    std::size_t write_batch_size_ = 0;    // of the batch async_write is finishing
+    bool rekey_batch_ = false;             // the batch being sealed ends in a rekey frame
+    bool rekey_requested_ = false;
+    bool rekey_receive_pending_ = false;   // a rekey frame was read; the key changes after its record
+    std::uint64_t records_since_rekey_ = 0;
+    std::uint64_t bytes_since_rekey_ = 0;
+    std::size_t write_direct_bytes_ = 0;  // of that batch, written before async_write began
+
+    std::mutex send_mutex_;
+    std::string pending_;
+    // Completions of queued messages, with the offset in the queue where each message ends.
+    struct queued_completion {
+        std::size_t end;
+        send_completion done;
+    };
+    std::vector<queued_completion> pending_callbacks_;
+    std::size_t queued_bytes_ = 0;
+    bool write_scheduled_ = false;
+    bool writes_enabled_ = false;
+    bool blocked_ = false;
+    bool send_closed_ = false;
+    bool flush_then_shutdown_ = false;
+    std::error_code send_closed_reason_;
+
+    std::string writing_;
+    std::vector<queued_completion> writing_callbacks_;
+    std::vector<std::array<unsigned char, 2>> record_headers_;
+    std::vector<unsigned char> record_tags_;
+    std::vector<asio::const_buffer> gather_;
+    asio::steady_timer linger_timer_;
+};
+
+}  // namespace librats::detail
+
+#endif
+// ---- end <librats/detail/peer_session.hpp>
+
+#include <asio.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace librats::detail {
+
+// A frame to send, written straight into each peer's queue without an intermediate copy.
+struct outgoing_frame {
+    wire::frame_type type;
+    std::string_view json_type;  // JSON frames only
+    std::string_view body;
+
+    std::size_t payload_size() const noexcept {
+        return type == wire::frame_type::json ? 1 + json_type.size() + body.size() : body.size();
+    }
+    std::size_t size() const noexcept { return wire::frame_header_size + payload_size(); }
+    void append_to(std::string& out) const {
+        if (type == wire::frame_type::json)
+            wire::append_json_frame(out, json_type, body);
+        else
+            wire::append_frame(out, type, body);
+    }
+};
+
+// Errors that mean the peer misbehaved or went silent: logged as warnings and counted as drops.
+inline bool is_peer_fault(std::error_code ec) noexcept {
+    if (ec.category() != error_category()) return false;
+    switch (static_cast<errc>(ec.value())) {
+    case errc::bad_preamble:
+    case errc::bad_hello:
+    case errc::protocol_mismatch:
+    case errc::encryption_mismatch:
+    case errc::authentication_failed:
+    case errc::peer_id_mismatch:
+    case errc::handshake_timeout:
+    case errc::idle_timeout:
+    case errc::frame_timeout:
+    case errc::malformed_frame:
+    case errc::unknown_frame_type:
+    case errc::message_too_large:
+    case errc::invalid_json: return true;
+    default: return false;
+    }
+}
+
+template <class Transport, class Crypto, class... Discovery>
+class node_impl final : public session_owner<Transport, Crypto>,
+                        public std::enable_shared_from_this<node_impl<Transport, Crypto, Discovery...>> {
+public:
+    using session_type = peer_session<Transport, Crypto>;
+    using session_ptr = std::shared_ptr<session_type>;
+    using strand_type = asio::strand<asio::any_io_executor>;
+    using message_handler = std::function<void(const std::string& peer_id, const nlohmann::json& data)>;
+    using peer_handler = std::function<void(const peer_info&)>;
+    using disconnect_handler = std::function<void(const peer_info&, std::error_code)>;
+    using data_handler = std::function<void(const peer_info&, data_kind, std::string_view)>;
+    using connect_completion = unique_function<void(std::error_code, std::string)>;
+    using broadcast_completion = unique_function<void(std::error_code, std::size_t)>;
+
+    template <class... TransportArgs>
+    node_impl(const asio::any_io_executor& ex, node_options options, TransportArgs&&... transport_args)
+        : strand_(asio::make_strand(ex)),
+          options_(std::move(options)),
+          transport_(asio::any_io_executor(strand_), std::forward<TransportArgs>(transport_args)...),
+          tick_timer_(strand_),
+          accept_retry_timer_(strand_),
+          max_peers_(options_.max_peers),
+          rng_(std::random_device{}()) {}
+
+    // ---- lifecycle (any thread)
+
+    std::error_code start() {
+        std::lock_guard<std::mutex> lock(lifecycle_mutex_);
+        if (running_) return errc::already_running;
+        std::error_code ec;
+        auto acceptor = transport_.listen(options_.bind_address, options_.listen_port, ec);
+        if (ec) {
+            log_.error("cannot listen on ", options_.bind_address, " port ", options_.listen_port, ": ", ec.message());
+            return ec;
+        }
+        listen_port_ = acceptor.port();
+        running_ = true;
+        post_task([self = this->shared_from_this(), acceptor = std::move(acceptor)]() mutable {
+            self->do_start(std::move(acceptor));
+        });
+        return {};
+    }
+
+    // After the completion, no user handler of this node runs again (until a new start()).
+    void stop(unique_function<void()> done) {
+        {
+            std::lock_guard<std::mutex> lock(lifecycle_mutex_);
+            running_ = false;
+        }
+        post_task([self = this->shared_from_this(), done = std::move(done)]() mutable {
+            self->do_stop();
+            if (done) done();
+        });
+    }
+
+    bool is_running() const noexcept { return running_; }
+    std::uint16_t listen_port() const noexcept { return listen_port_; }
+    std::string local_peer_id() const { return crypto_.local_peer_id(); }
+    const strand_type& strand() const noexcept { return strand_; }
+
+    // ---- connections
+
+    // A non-empty expected_peer_id makes any other peer at that address an authentication failure.
+    void connect(std::string host, std::uint16_t port, std::string expected_peer_id, connect_completion done) {
+        post_task([self = this->shared_from_this(), host = std::move(host), port,
+                   expected_peer_id = std::move(expected_peer_id), done = std::move(done)]() mutable {
+            self->do_connect(host, port, std::move(done), std::move(expected_peer_id));
+        });
+    }
+
+    void rekey(const std::string& peer_id) {
+        post_task([self = this->shared_from_this(), peer_id] {
+            if (auto session = self->find_session(peer_id)) session->request_rekey();
+        });
+    }
+
+    void disconnect(const std::string& peer_id) {
+        post_task([self = this->shared_from_this(), peer_id] {
+            if (auto session = self->find_session(peer_id)) session->close(errc::closed_by_request);
+        });
+    }
+
+    // ---- sending (any thread). The returned error is also delivered to `done`, if given.
+
+    std::error_code send_frame(const std::string& peer_id, const outgoing_frame& frame, send_completion done) {
+        if (auto ec = check_sendable(frame)) return reject(ec, done);
+        auto session = find_session(peer_id);
+        if (!session) return reject(errc::peer_not_found, done);
+        const auto ec = session->enqueue(
+            frame.size(), [&frame](std::string& out) { frame.append_to(out); }, std::move(done));
+        if (ec)
+            counters_.sends_rejected++;
+        else
+            counters_.messages_sent++;
+        return ec;
+    }
+
+    // Returns how many peers the frame was queued for. `done` runs once, after every queued copy
+    // was written or failed: success if all were written.
+    std::size_t broadcast_frame(const outgoing_frame& frame, broadcast_completion done) {
+        if (auto ec = check_sendable(frame)) {
+            counters_.sends_rejected++;
+            if (done) done(ec, 0);
+            return 0;
+        }
+        const auto sessions = active_sessions();
+        if (sessions.empty()) {
+            if (done) done(errc::no_peers, 0);
+            return 0;
+        }
+        struct tally {
+            std::mutex mutex;
+            std::size_t remaining;
+            std::size_t delivered = 0;
+            std::error_code first_error;
+            broadcast_completion done;
+        };
+        std::shared_ptr<tally> shared;
+        if (done) {
+            shared = std::make_shared<tally>();
+            shared->remaining = sessions.size();
+            shared->done = std::move(done);
+        }
+        std::size_t queued = 0;
+        for (const auto& session : sessions) {
+            send_completion per_peer;
+            if (shared) {
+                per_peer = [shared](std::error_code ec) {
+                    std::unique_lock<std::mutex> lock(shared->mutex);
+                    if (ec && !shared->first_error) shared->first_error = ec;
+                    if (!ec) ++shared->delivered;
+                    if (--shared->remaining > 0) return;
+                    lock.unlock();
+                    shared->done(shared->first_error, shared->delivered);
+                };
+            }
+            const auto ec = session->enqueue(
+                frame.size(), [&frame](std::string& out) { frame.append_to(out); }, std::move(per_peer));
+            if (ec) {
+                counters_.sends_rejected++;
+            } else {
+                counters_.messages_sent++;
+                ++queued;
+            }
+        }
+        return queued;
+    }
+
+    // ---- handlers (any thread)
+
+    void add_message_handler(std::string type, message_handler handler, bool once) {
+        std::lock_guard<std::mutex> lock(handlers_mutex_);
+        message_handlers_[std::move(type)].push_back({std::make_shared<const message_handler>(std::move(handler)), once});
+    }
+
+    void remove_message_handlers(const std::string& type) {
+        std::lock_guard<std::mutex> lock(handlers_mutex_);
+        message_handlers_.erase(type);
+    }
+
+    void set_connected_handler(peer_handler h) { connected_handler_.set(std::move(h)); }
+    void set_disconnected_handler(disconnect_handler h) { disconnected_handler_.set(std::move(h)); }
+    void set_data_handler(data_handler h) { data_handler_.set(std::move(h)); }
+    void set_writable_handler(peer_handler h) { writable_handler_.set(std::move(h)); }
+
+    // ---- queries (any thread)
+
+    std::vector<peer_info> peers() const {
+        std::lock_guard<std::mutex> lock(peers_mutex_);
+        std::vector<peer_info> out;
+        out.reserve(peers_.size());
+        for (const auto& entry : peers_)
+            if (const auto session = entry.second.lock()) out.push_back(session->info());
+        return out;
+    }
+
+    std::optional<peer_info> find_peer(const std::string& peer_id) const {
+        std::lock_guard<std::mutex> lock(peers_mutex_);
+        const auto it = peers_.find(peer_id);
+        const auto session = it == peers_.end() ? nullptr : it->second.lock();
+        if (!session) return std::nullopt;
+        return session->info();
+    }
+
+    std::size_t peer_count() const {
+        std::lock_guard<std::mutex> lock(peers_mutex_);
+        return peers_.size();
+    }
+
+    std::size_t max_peers() const noexcept { return max_peers_; }
+    void set_max_peers(std::size_t n) noexcept { max_peers_ = n; }
+
+    node_statistics statistics() const noexcept {
+        node_statistics s;
+        s.bytes_sent = counters_.bytes_sent;
+        s.bytes_received = counters_.bytes_received;
+        s.messages_sent = counters_.messages_sent;
+        s.messages_received = counters_.messages_received;
+        s.connections_accepted = counters_.connections_accepted;
+        s.connections_initiated = counters_.connections_initiated;
+        s.handshakes_failed = counters_.handshakes_failed;
+        s.peers_dropped = counters_.peers_dropped;
+        s.sends_rejected = counters_.sends_rejected;
+        s.writes = counters_.writes;
+        s.rekeys_sent = counters_.rekeys_sent;
+        s.rekeys_received = counters_.rekeys_received;
+        return s;
+    }
+
+    logger& mutable_log() noexcept { return log_; }
+    Crypto& mutable_crypto() noexcept { return crypto_; }
+    Transport& transport() noexcept { return transport_; }
+    std::tuple<Discovery...>& discovery() noexcept { return discovery_; }
+    const std::tuple<Discovery...>& discovery() const noexcept { return discovery_; }
+
+    // ---- session_owner
+
+    const Crypto& crypto() const override { return crypto_; }
+    const node_options& options() const override { return options_; }
+    const logger& log() const override { return log_; }
+    node_counters& counters() override { return counters_; }
+    buffer_pool& buffers() override { return buffers_; }
+
+    std::error_code on_handshake_complete(const session_ptr& session) override {
+        handshaking_.erase(session.get());
+        const auto& info = session->info();
+        if (info.peer_id == crypto_.local_peer_id()) return errc::self_connection;
+        std::unique_lock<std::mutex> lock(peers_mutex_);
+        const auto existing = peers_.find(info.peer_id);
+        const auto current = existing == peers_.end() ? nullptr : existing->second.lock();
+        if (current) {
+            // Both ends order the two connections the same way, so both keep the same one.
+            const auto key = [](const session_ptr& s) { return std::make_pair(s->initiator_id(), s->initiator_nonce()); };
+            const auto loser = key(session) < key(current) ? current : session;
+            if (loser == current) {
+                loser->hand_over_queue(*session);
+                existing->second = session;
+            }
+            lock.unlock();
+            log_.debug("duplicate connection to ", info.peer_id, "; keeping the one from ",
+                       key(loser == session ? current : session).first);
+            complete_attempt(session, {}, info.peer_id);
+            if (loser != session) {
+                loser->close(errc::duplicate_connection);
+                return {};
+            }
+            return errc::duplicate_connection;
+        }
+        if (!current && existing != peers_.end()) peers_.erase(existing);
+        if (peers_.size() >= max_peers_) return errc::max_peers_reached;
+        peers_.emplace(info.peer_id, session);
+        lock.unlock();
+        log_.info("connected to peer ", info.peer_id, " at ", info.address, info.outbound ? " (outbound)" : " (inbound)");
+        complete_attempt(session, {}, info.peer_id);
+        if (auto handler = connected_handler_.get()) guarded("connection handler", [&] { (*handler)(info); });
+        std::apply([&](auto&... module) { (notify_connected(module, info), ...); }, discovery_);
+        return {};
+    }
+
+    std::error_code on_frame(const session_ptr& session, wire::frame_type type, std::string_view payload) override {
+        if (type == wire::frame_type::json) return dispatch_json(session->info(), payload);
+        if (auto handler = data_handler_.get()) {
+            const auto kind = type == wire::frame_type::binary ? data_kind::binary : data_kind::text;
+            guarded("data handler", [&] { (*handler)(session->info(), kind, payload); });
+        }
+        return {};
+    }
+
+    void on_closed(const session_ptr& session, std::error_code ec) override {
+        const bool was_handshaking = handshaking_.erase(session.get()) > 0;
+        const auto& info = session->info();
+        bool was_active = false;
+        {
+            std::lock_guard<std::mutex> lock(peers_mutex_);
+            const auto it = peers_.find(info.peer_id);
+            if (it != peers_.end() && (it->second.expired() || it->second.lock() == session)) {
+                was_active = !it->second.expired();
+                peers_.erase(it);
+            }
+        }
+        complete_attempt(session, ec, {});
+        const auto who = info.peer_id.empty() ? info.address : info.peer_id + " (" + info.address + ")";
+        if (is_peer_fault(ec) && !session->closed_by_peer()) {
+            counters_.peers_dropped++;
+            log_.warn("dropping peer ", who, ": ", ec.message());
+        } else {
+            log_.info("connection to ", who, " closed: ", ec.message());
+        }
+        if (was_handshaking && ec != errc::shutting_down) counters_.handshakes_failed++;
+        if (!was_active || stopping_) return;
+        if (auto handler = disconnected_handler_.get()) guarded("disconnect handler", [&] { (*handler)(info, ec); });
+        std::apply([&](auto&... module) { (notify_disconnected(module, info, ec), ...); }, discovery_);
+    }
+
+    void on_writable(const session_ptr& session) override {
+        if (auto handler = writable_handler_.get()) guarded("writable handler", [&] { (*handler)(session->info()); });
+    }
+
+private:
+    struct handler_entry {
+        std::shared_ptr<const message_handler> handler;
+        bool once;
+    };
+
+    // A throwing user callback must not unwind into the network code.
+    template <class F>
+    void guarded(const char* what, F&& f) const {
+        try {
+            f();
+        } catch (const std::exception& e) {
+            log_.error(what, " threw: ", e.what());
+        } catch (...) {
+            log_.error(what, " threw a non-standard exception");
+        }
+    }
+
+    std::error_code dispatch_json(const peer_info& info, std::string_view payload) {
+        wire::json_payload message;
+        if (auto ec = wire::parse_json_payload(payload, message)) return ec;
+        const auto data = nlohmann::json::parse(message.json_text.begin(), message.json_text.end(), nullptr, false);
+        if (data.is_discarded()) return errc::invalid_json;
+        std::vector<std::shared_ptr<const message_handler>> handlers;
+        {
+            std::lock_guard<std::mutex> lock(handlers_mutex_);
+            const auto it = message_handlers_.find(std::string(message.type));
+            if (it != message_handlers_.end()) {
+                auto& entries = it->second;
+                for (const auto& entry : entries) handlers.push_back(entry.handler);
+                entries.erase(std::remove_if(entries.begin(), entries.end(), [](const handler_entry& e) { return e.once; }),
+                              entries.end());
+                if (entries.empty()) message_handlers_.erase(it);
+            }
+        }
+        if (handlers.empty()) log_.debug("no handler for message type '", message.type, "' from ", info.peer_id);
+        for (const auto& handler : handlers) guarded("message handler", [&] { (*handler)(info.peer_id, data); });
+        return {};
+    }
+
+    std::error_code check_sendable(const outgoing_frame& frame) const {
+        if (!running_) return errc::not_running;
+        if (frame.type == wire::frame_type::json &&
+            (frame.json_type.empty() || frame.json_type.size() > wire::max_json_type_size))
+            return std::make_error_code(std::errc::invalid_argument);
+        if (frame.payload_size() > options_.max_message_size) return errc::message_too_large;
+        return {};
+    }
+
+    std::error_code reject(std::error_code ec, send_completion& done) {
+        counters_.sends_rejected++;
+        if (done) done(ec);
+        return ec;
+    }
+
+    session_ptr find_session(const std::string& peer_id) const {
+        std::lock_guard<std::mutex> lock(peers_mutex_);
+        const auto it = peers_.find(peer_id);
+        return it == peers_.end() ? nullptr : it->second.lock();
+    }
+
+    std::vector<session_ptr> active_sessions() const {
+        std::lock_guard<std::mutex> lock(peers_mutex_);
+        std::vector<session_ptr> out;
+        out.reserve(peers_.size());
+        for (const auto& entry : peers_)
+            if (auto session = entry.second.lock()) out.push_back(std::move(session));
+        return out;
+    }
+
+    // Every session: established ones and those still in their handshake. Strand only.
+    std::vector<session_ptr> all_sessions() const {
+        auto out = active_sessions();
+        for (const auto& entry : handshaking_)
+            if (auto session = entry.second.lock()) out.push_back(std::move(session));
+        return out;
+    }
+
+    void complete_attempt(const session_ptr& session, std::error_code ec, std::string peer_id) {
+        if (const auto& attempt = session->attempt()) attempt->complete(ec, std::move(peer_id));
+    }
+
+    template <class Module>
+    static void notify_connected(Module& module, const peer_info& info) {
+        if constexpr (concepts::detail::has_on_peer_connected<Module>::value) module.on_peer_connected(info);
+    }
+
+    template <class Module>
+    static void notify_disconnected(Module& module, const peer_info& info, std::error_code ec) {
+        if constexpr (concepts::detail::has_on_peer_disconnected<Module>::value) module.on_peer_disconnected(info, ec);
+    }
+
+    wire::hello make_hello() {
+        wire::hello hello;
+        hello.peer_id = crypto_.local_peer_id();
+        hello.listen_port = listen_port_;
+        hello.agent = std::string("librats-cpp/") + library_version;
+        hello.nonce = rng_();
+        return hello;
+    }
+
+    // ---- strand-confined operations
+
+    void do_start(typename Transport::acceptor_type acceptor) {
+        stopping_ = false;
+        acceptor_.emplace(std::move(acceptor));
+        do_accept();
+        schedule_tick();
+        discovery_context_.emplace(asio::any_io_executor(strand_), transport_, log_, options_, crypto_.local_peer_id(),
+                                   typename discovery_context<Transport>::node_hooks{
+                                       [self = this->weak_from_this()](const std::string& host, std::uint16_t port,
+                                                                       std::function<void(std::error_code, const std::string&)> done) {
+                                           if (auto node = self.lock())
+                                               node->do_connect(host, port, [done = std::move(done)](std::error_code ec, std::string id) {
+                                                   if (done) done(ec, id);
+                                               });
+                                       },
+                                       [this] { return listen_port(); },
+                                       [this] { return peer_count(); },
+                                       [this](const std::string& id) { return find_session(id) != nullptr; }});
+        std::apply([this](auto&... module) { (module.start(*discovery_context_), ...); }, discovery_);
+        log_.info("node ", crypto_.local_peer_id(), " listening on port ", listen_port_);
+    }
+
+    void do_stop() {
+        if (stopping_) return;
+        stopping_ = true;
+        std::apply([](auto&... module) { (module.stop(), ...); }, discovery_);
+        if (acceptor_) {
+            std::error_code ignored;
+            acceptor_->close(ignored);
+            acceptor_.reset();
+        }
+        tick_timer_.cancel();
+        accept_retry_timer_.cancel();
+        for (const auto& session : all_sessions()) session->close(errc::shutting_down);
+    }
+
+    // Cold paths (start, stop, connect) share one posted type: see bound_handler.hpp.
+    void post_task(unique_function<void()> task) { asio::post(strand_, std::move(task)); }
+
+    using timer_handler = bound_handler<node_impl, std::error_code>;
+
+    void do_accept() {
+        using accept_handler = bound_handler<node_impl, std::error_code, typename Transport::stream_type>;
+        acceptor_->async_accept(accept_handler(this->shared_from_this(), [](node_impl& self, std::error_code ec,
+                                                                            typename Transport::stream_type stream) {
+            if (self.stopping_ || !self.acceptor_) return;
+            if (ec) {
+                self.log_.warn("accept failed: ", ec.message());
+                // Out of descriptors and the like: try again shortly rather than spin.
+                self.accept_retry_timer_.expires_after(std::chrono::milliseconds(100));
+                self.accept_retry_timer_.async_wait(timer_handler(self.shared_from_this(), [](node_impl& node, std::error_code) {
+                    if (!node.stopping_ && node.acceptor_) node.do_accept();
+                }));
+                return;
+            }
+            self.counters_.connections_accepted++;
+            self.accept_stream(std::move(stream));
+            self.do_accept();
+        }));
+    }
+
+    void accept_stream(typename Transport::stream_type stream) {
+        if (handshaking_.size() >= options_.max_pending_handshakes) {
+            log_.warn("too many pending handshakes; refusing ", Transport::remote_address(stream));
+            std::error_code ignored;
+            stream.close(ignored);
+            return;
+        }
+        const auto refusal = peer_count() >= max_peers_ ? static_cast<std::uint8_t>(errc::max_peers_reached) : 0;
+        auto session = std::make_shared<session_type>(std::move(stream), this->shared_from_this(), next_connection_id(), false);
+        handshaking_.emplace(session.get(), session);
+        session->start(make_hello(), refusal);
+    }
+
+    void do_connect(const std::string& host, std::uint16_t port, connect_completion done,
+                    std::string expected_peer_id = {}) {
+        if (stopping_ || !running_) return done(errc::not_running, {});
+        if (peer_count() >= max_peers_) return done(errc::max_peers_reached, {});
+        counters_.connections_initiated++;
+        auto attempt = std::make_shared<connect_attempt>();
+        attempt->handler = std::move(done);
+        attempt->expected_peer_id = std::move(expected_peer_id);
+        auto timer = std::make_shared<asio::steady_timer>(strand_, options_.connect_timeout);
+        timer->async_wait(bound_handler<connect_attempt, std::error_code>(attempt, [](connect_attempt& a, std::error_code ec) {
+            if (!ec) a.complete(errc::connect_timeout, {});
+        }));
+        log_.debug("connecting to ", host, " port ", port);
+        transport_.async_connect(host, port, [self = this->shared_from_this(), attempt, timer](
+                                                 std::error_code ec, typename Transport::stream_type stream) {
+            timer->cancel();
+            if (!attempt->handler) {
+                std::error_code ignored;
+                stream.close(ignored);
+                return;
+            }
+            if (ec) return attempt->complete(ec, {});
+            if (self->stopping_) return attempt->complete(errc::shutting_down, {});
+            auto session = std::make_shared<session_type>(std::move(stream), self, self->next_connection_id(), true);
+            session->set_connect_attempt(attempt);
+            self->handshaking_.emplace(session.get(), session);
+            session->start(self->make_hello());
+        });
+    }
+
+    connection_id next_connection_id() noexcept { return ++last_connection_id_; }
+
+    std::chrono::milliseconds tick_interval() const {
+        const auto shortest = std::min({options_.keepalive_interval, options_.idle_timeout, options_.frame_timeout,
+                                        options_.handshake_timeout});
+        return std::clamp(shortest / 4, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+    }
+
+    void schedule_tick() {
+        tick_timer_.expires_after(tick_interval());
+        tick_timer_.async_wait(timer_handler(this->shared_from_this(), [](node_impl& self, std::error_code ec) {
+            if (ec || self.stopping_) return;
+            const auto now = clock::now();
+            for (const auto& session : self.all_sessions()) session->on_tick(now);
+            self.schedule_tick();
+        }));
+    }
+
+    strand_type strand_;
+    const node_options options_;
+    logger log_;
+    Crypto crypto_;
+    Transport transport_;
+    std::tuple<Discovery...> discovery_;
+    std::optional<discovery_context<Transport>> discovery_context_;
+    std::optional<typename Transport::acceptor_type> acceptor_;
+    asio::steady_timer tick_timer_;
+    asio::steady_timer accept_retry_timer_;
+    buffer_pool buffers_;
+    node_counters counters_;
+
+    std::mutex lifecycle_mutex_;
+    std::atomic<bool> running_{false};
+    bool stopping_ = false;  // strand only
+    std::atomic<std::uint16_t> listen_port_{0};
+    std::atomic<std::size_t> max_peers_;
+    connection_id last_connection_id_ = 0;
+    std::mt19937_64 rng_;
+
+    mutable std::mutex peers_mutex_;
+    // Weak: a session is kept alive by its own pending operations, so that dropping the node
+    // and its io_context frees everything even if the stop never ran.
+    std::unordered_map<std::string, std::weak_ptr<session_type>> peers_;
+    std::unordered_map<const session_type*, std::weak_ptr<session_type>> handshaking_;  // strand only
+
+    mutable std::mutex handlers_mutex_;
+    std::unordered_map<std::string, std::vector<handler_entry>> message_handlers_;
+    handler_slot<peer_handler> connected_handler_;
+    handler_slot<disconnect_handler> disconnected_handler_;
+    handler_slot<data_handler> data_handler_;
+    handler_slot<peer_handler> writable_handler_;
+};
+
+}  // namespace librats::detail
+
+#endif
+// ---- end <librats/detail/node_impl.hpp>
+
+#include <asio.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace librats {
+
+template <class Transport, class Crypto = plaintext, class... Discovery>
+class basic_node {
+    // If you get an error on one of the following lines, a policy lacks a member the node needs:
+    // the message names it and the concept header that describes the policy.
+    static_assert(concepts::check_transport<Transport>());
+    static_assert(concepts::check_crypto<Crypto>());
+    static_assert(concepts::check_discovery<Transport, Discovery...>());
+
+    using impl_type = detail::node_impl<Transport, Crypto, Discovery...>;
+
+public:
+    using transport_type = Transport;
+    using crypto_type = Crypto;
+    using executor_type = asio::any_io_executor;
+    using message_handler = typename impl_type::message_handler;
+    using peer_handler = typename impl_type::peer_handler;
+    using disconnect_handler = typename impl_type::disconnect_handler;
+    using data_handler = typename impl_type::data_handler;
+
+    // Extra arguments construct the transport after its executor (memory_transport: the network).
+    template <class... TransportArgs>
+    explicit basic_node(const executor_type& ex, node_options options = {}, TransportArgs&&... transport_args)
+        : impl_(std::make_shared<impl_type>(ex, std::move(options), std::forward<TransportArgs>(transport_args)...)) {}
+
+    basic_node(const basic_node&) = delete;
+    basic_node& operator=(const basic_node&) = delete;
+    basic_node(basic_node&&) noexcept = default;
+    basic_node& operator=(basic_node&&) noexcept = default;
+
+    ~basic_node() {
+        if (impl_) impl_->stop(nullptr);
+    }
+
+    // ---- lifecycle
+
+    // Listens (synchronously, so listen_port() is valid on return) and starts discovery.
+    void start(std::error_code& ec) { ec = impl_->start(); }
+    void start() {
+        std::error_code ec;
+        start(ec);
+        if (ec) throw std::system_error(ec, "librats: start");
+    }
+
+    // Closes every connection (peers get a goodbye) and stops discovery. No handler runs after
+    // the completion; disconnect handlers are not called for connections closed by stop.
+    template <class Token>
+    auto async_stop(Token&& token) {
+        return asio::async_initiate<Token, void()>(
+            [impl = impl_](auto handler) {
+                impl->stop(detail::posting_completion<void()>(std::move(handler), impl->strand()));
+            },
+            token);
+    }
+    void stop() { impl_->stop(nullptr); }
+
+    bool is_running() const noexcept { return impl_->is_running(); }
+    std::uint16_t listen_port() const noexcept { return impl_->listen_port(); }
+    std::string peer_id() const { return impl_->local_peer_id(); }
+    executor_type get_executor() const { return impl_->strand(); }
+
+    // ---- connections
+
+    // Dials host:port (a name, an IPv4 or an IPv6 literal) and completes after the handshake:
+    // void(std::error_code, std::string peer_id). Dialing a peer already connected completes
+    // with its ID; the duplicate connection is closed.
+    template <class Token>
+    auto async_connect(std::string host, std::uint16_t port, Token&& token) {
+        return async_connect(std::move(host), port, std::string(), std::forward<Token>(token));
+    }
+
+    // The same, for a peer whose ID is known (from a previous session, a DHT or a user): with
+    // an encrypting Crypto the handshake proves the ID, and any other peer at that address
+    // fails with errc::authentication_failed.
+    template <class Token>
+    auto async_connect(std::string host, std::uint16_t port, std::string expected_peer_id, Token&& token) {
+        return asio::async_initiate<Token, void(std::error_code, std::string)>(
+            [impl = impl_](auto handler, std::string host, std::uint16_t port, std::string expected_peer_id) {
+                impl->connect(std::move(host), port, std::move(expected_peer_id),
+                              detail::posting_completion<void(std::error_code, std::string)>(std::move(handler),
+                                                                                             impl->strand()));
+            },
+            token, std::move(host), port, std::move(expected_peer_id));
+    }
+
+    // Closes the connection to peer_id after flushing what was queued for it.
+    void disconnect(const std::string& peer_id) { impl_->disconnect(peer_id); }
+
+    // Replaces the key of our direction of an encrypted connection now (Noise rekey; the peer
+    // follows at the same point of the stream). node_options sets when it happens by itself.
+    void rekey(const std::string& peer_id) { impl_->rekey(peer_id); }
+
+    // ---- typed JSON messages
+
+    // Completes with void(std::error_code) once the message is handed to the socket, or at once
+    // with the reason it cannot be (peer_not_found, send_queue_full, message_too_large, ...).
+    template <class Token>
+    auto async_send(const std::string& peer_id, std::string_view type, const nlohmann::json& data, Token&& token) {
+        return initiate_send(peer_id, wire::frame_type::json, type, data.dump(), std::forward<Token>(token));
+    }
+    std::error_code send(const std::string& peer_id, std::string_view type, const nlohmann::json& data) {
+        const auto text = data.dump();
+        return impl_->send_frame(peer_id, {wire::frame_type::json, type, text}, nullptr);
+    }
+
+    // To every connected peer; returns the number of peers it was queued for. The completion,
+    // void(std::error_code, std::size_t delivered), runs once when every copy was written.
+    template <class Token>
+    auto async_broadcast(std::string_view type, const nlohmann::json& data, Token&& token) {
+        return initiate_broadcast(wire::frame_type::json, type, data.dump(), std::forward<Token>(token));
+    }
+    std::size_t broadcast(std::string_view type, const nlohmann::json& data) {
+        const auto text = data.dump();
+        return impl_->broadcast_frame({wire::frame_type::json, type, text}, nullptr);
+    }
+
+    // ---- opaque bytes (binary, or text for the legacy string API)
+
+    template <class Token>
+    auto async_send_data(const std::string& peer_id, data_kind kind, std::string_view bytes, Token&& token) {
+        return initiate_send(peer_id, frame_type_of(kind), {}, std::string(bytes), std::forward<Token>(token));
+    }
+    std::error_code send_data(const std::string& peer_id, data_kind kind, std::string_view bytes) {
+        return impl_->send_frame(peer_id, {frame_type_of(kind), {}, bytes}, nullptr);
+    }
+    template <class Token>
+    auto async_broadcast_data(data_kind kind, std::string_view bytes, Token&& token) {
+        return initiate_broadcast(frame_type_of(kind), {}, std::string(bytes), std::forward<Token>(token));
+    }
+    std::size_t broadcast_data(data_kind kind, std::string_view bytes) {
+        return impl_->broadcast_frame({frame_type_of(kind), {}, bytes}, nullptr);
+    }
+
+    // ---- handlers (run on the strand; an exception thrown by one is logged and dropped)
+
+    void on(std::string type, message_handler handler) { impl_->add_message_handler(std::move(type), std::move(handler), false); }
+    void once(std::string type, message_handler handler) { impl_->add_message_handler(std::move(type), std::move(handler), true); }
+    void off(const std::string& type) { impl_->remove_message_handlers(type); }
+
+    void set_peer_connected_handler(peer_handler handler) { impl_->set_connected_handler(std::move(handler)); }
+    void set_peer_disconnected_handler(disconnect_handler handler) { impl_->set_disconnected_handler(std::move(handler)); }
+    void set_data_handler(data_handler handler) { impl_->set_data_handler(std::move(handler)); }
+    // Called when a peer's send queue, after refusing a send, has drained below half its limit.
+    void set_writable_handler(peer_handler handler) { impl_->set_writable_handler(std::move(handler)); }
+
+    // ---- state
+
+    std::size_t peer_count() const { return impl_->peer_count(); }
+    std::vector<peer_info> peers() const { return impl_->peers(); }
+    std::optional<peer_info> find_peer(const std::string& peer_id) const { return impl_->find_peer(peer_id); }
+    std::size_t max_peers() const noexcept { return impl_->max_peers(); }
+    void set_max_peers(std::size_t n) noexcept { impl_->set_max_peers(n); }
+    node_statistics statistics() const noexcept { return impl_->statistics(); }
+
+    logger& log() noexcept { return impl_->mutable_log(); }
+    const logger& log() const noexcept { return impl_->log(); }
+    // The crypto policy, to configure identity before start().
+    Crypto& crypto() noexcept { return impl_->mutable_crypto(); }
+    const Crypto& crypto() const noexcept { return impl_->crypto(); }
+    // A discovery module of this node, e.g. node.get<static_peers>().add_peer("host", 8080).
+    template <class Module>
+    Module& get() noexcept { return std::get<Module>(impl_->discovery()); }
+    template <class Module>
+    const Module& get() const noexcept { return std::get<Module>(impl_->discovery()); }
+    // Whether Module is one of this node's discovery modules.
+    template <class Module>
+    static constexpr bool has_module = (std::is_same_v<Module, Discovery> || ...);
+
+private:
+    static constexpr wire::frame_type frame_type_of(data_kind kind) noexcept {
+        return kind == data_kind::binary ? wire::frame_type::binary : wire::frame_type::text;
+    }
+
+    // Everything the initiation uses is passed by value: a deferred token may run it later.
+    template <class Token>
+    auto initiate_send(const std::string& peer_id, wire::frame_type type, std::string_view json_type, std::string body,
+                       Token&& token) {
+        return asio::async_initiate<Token, void(std::error_code)>(
+            [impl = impl_, type](auto handler, const std::string& peer_id, const std::string& json_type,
+                                 const std::string& body) {
+                impl->send_frame(peer_id, {type, json_type, body},
+                                 detail::posting_completion<void(std::error_code)>(std::move(handler), impl->strand()));
+            },
+            token, peer_id, std::string(json_type), std::move(body));
+    }
+
+    template <class Token>
+    auto initiate_broadcast(wire::frame_type type, std::string_view json_type, std::string body, Token&& token) {
+        return asio::async_initiate<Token, void(std::error_code, std::size_t)>(
+            [impl = impl_, type](auto handler, const std::string& json_type, const std::string& body) {
+                impl->broadcast_frame({type, json_type, body},
+                                      detail::posting_completion<void(std::error_code, std::size_t)>(
+                                          std::move(handler), impl->strand()));
+            },
+            token, std::string(json_type), std::move(body));
+    }
+
+    std::shared_ptr<impl_type> impl_;
+};
+
+}  // namespace librats
+
+#endif
+// ---- end <librats/node.hpp>
+
+#include <asio.hpp>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+namespace librats {
+
+// The legacy socket handle: here the node's connection ID, unique per connection.
+using socket_t = connection_id;
+inline constexpr socket_t INVALID_SOCKET_VALUE = -1;
+
+enum class LogLevel { DEBUG = 0, INFO = 1, WARN = 2, ERROR = 3 };
+
+struct RatsPeer {
+    std::string peer_id;
+    std::string ip;
+    std::uint16_t port = 0;  // the peer's listen port
+    socket_t socket = INVALID_SOCKET_VALUE;
+    std::string normalized_address;  // "ip:port" of the connection
+    std::chrono::steady_clock::time_point connected_at{};
+    bool is_outgoing = false;
+    std::string version;  // the peer's agent string
+    bool encryption_enabled = false;
+};
+
+template <class Node>
+class basic_rats_client {
+public:
+    using node_type = Node;
+    using MessageCallback = std::function<void(const std::string& peer_id, const nlohmann::json& data)>;
+    using SendCallback = std::function<void(bool success, const std::string& error)>;
+    using ConnectionCallback = std::function<void(socket_t, const std::string& peer_hash_id)>;
+    using StringDataCallback = std::function<void(socket_t, const std::string& peer_hash_id, const std::string& data)>;
+    using DataCallback = StringDataCallback;
+    using BinaryDataCallback =
+        std::function<void(socket_t, const std::string& peer_hash_id, const std::vector<std::uint8_t>& data)>;
+    using DisconnectCallback = std::function<void(socket_t, const std::string& peer_hash_id)>;
+
+    explicit basic_rats_client(int listen_port, int max_peers = 10, const std::string& bind_address = "")
+        : work_(asio::make_work_guard(io_)),
+          node_(io_.get_executor(), make_options(listen_port, max_peers, bind_address)),
+          bind_address_(bind_address) {
+        node_.set_peer_connected_handler([this](const peer_info& info) {
+            if (auto cb = connection_callback_.get()) (*cb)(info.connection, info.peer_id);
+        });
+        node_.set_peer_disconnected_handler([this](const peer_info& info, std::error_code) {
+            if (auto cb = disconnect_callback_.get()) (*cb)(info.connection, info.peer_id);
+        });
+        node_.set_data_handler([this](const peer_info& info, data_kind kind, std::string_view data) {
+            auto binary = kind == data_kind::binary ? binary_callback_.get() : nullptr;
+            if (binary) return (*binary)(info.connection, info.peer_id, std::vector<std::uint8_t>(data.begin(), data.end()));
+            if (auto text = string_callback_.get()) (*text)(info.connection, info.peer_id, std::string(data));
+        });
+    }
+
+    basic_rats_client(const basic_rats_client&) = delete;
+    basic_rats_client& operator=(const basic_rats_client&) = delete;
+
+    ~basic_rats_client() {
+        stop();
+        work_.reset();
+        if (thread_.joinable()) thread_.join();
+    }
+
+    // ---- lifecycle
+
+    // Listens and starts the network thread; false (with the reason logged) if it cannot.
+    bool start() {
+        std::lock_guard<std::mutex> lock(lifecycle_mutex_);
+        if (node_.is_running()) return false;
+        std::error_code ec;
+        node_.start(ec);
+        if (ec) return false;
+        if (!thread_.joinable()) {
+            io_.restart();
+            thread_ = std::thread([this] { io_.run(); });
+        }
+        // The node starts its discovery modules on its strand: wait for that, so that
+        // start_dht_discovery() and the like work as soon as start() returns.
+        auto started = std::make_shared<std::promise<void>>();
+        auto done = started->get_future();
+        asio::post(node_.get_executor(), [started] { started->set_value(); });
+        done.wait();
+        return true;
+    }
+
+    // Closes every connection (no disconnect callbacks) and stops the network thread.
+    void stop() {
+        std::lock_guard<std::mutex> lock(lifecycle_mutex_);
+        if (!thread_.joinable()) return;
+        if (std::this_thread::get_id() == thread_.get_id()) {
+            // From a callback: we cannot wait for ourselves; the destructor joins.
+            node_.stop();
+            return;
+        }
+        if (node_.is_running()) {
+            auto stopped = std::make_shared<std::promise<void>>();
+            auto done = stopped->get_future();
+            node_.async_stop([stopped] { stopped->set_value(); });
+            done.wait_for(std::chrono::seconds(5));
+        }
+        io_.stop();
+        thread_.join();
+    }
+
+    bool is_running() const { return node_.is_running(); }
+    int get_listen_port() const { return node_.listen_port(); }
+    std::string get_bind_address() const { return bind_address_; }
+
+    // ---- connections
+
+    // Starts dialing and returns at once, as upstream does: true when the attempt started (the
+    // connection callback reports success), false when not running, the address is invalid or
+    // the peer limit is reached.
+    bool connect_to_peer(const std::string& host, int port) {
+        if (!is_running() || host.empty() || port <= 0 || port > 65535 || is_peer_limit_reached()) return false;
+        node_.async_connect(host, static_cast<std::uint16_t>(port), [this, host, port](std::error_code ec, const std::string&) {
+            if (ec) node_.log().warn("connecting to ", host, ':', port, " failed: ", ec.message());
+        });
+        return true;
+    }
+
+    void disconnect_peer_by_hash(const std::string& peer_hash_id) { node_.disconnect(peer_hash_id); }
+    void disconnect_peer_by_id(const std::string& peer_id) { node_.disconnect(peer_id); }
+    void disconnect_peer(socket_t socket) {
+        const auto id = get_peer_id(socket);
+        if (!id.empty()) node_.disconnect(id);
+    }
+
+    // ---- typed JSON messages
+
+    void on(const std::string& message_type, MessageCallback callback) { node_.on(message_type, std::move(callback)); }
+    void once(const std::string& message_type, MessageCallback callback) { node_.once(message_type, std::move(callback)); }
+    void off(const std::string& message_type) { node_.off(message_type); }
+
+    // To every connected peer; the callback runs once: success when every copy was written.
+    void send(const std::string& message_type, const nlohmann::json& data, SendCallback callback = nullptr) {
+        if (!callback) {
+            node_.broadcast(message_type, data);
+            return;
+        }
+        node_.async_broadcast(message_type, data, [callback = std::move(callback)](std::error_code ec, std::size_t) {
+            callback(!ec, ec ? ec.message() : std::string());
+        });
+    }
+
+    void send(const std::string& peer_id, const std::string& message_type, const nlohmann::json& data,
+              SendCallback callback = nullptr) {
+        if (!callback) {
+            node_.send(peer_id, message_type, data);
+            return;
+        }
+        node_.async_send(peer_id, message_type, data, [callback = std::move(callback)](std::error_code ec) {
+            callback(!ec, ec ? ec.message() : std::string());
+        });
+    }
+
+    // ---- legacy data; true / the count of peers means queued
+
+    bool send_to_peer_by_hash(const std::string& peer_hash_id, const std::string& data) {
+        return !node_.send_data(peer_hash_id, data_kind::text, data);
+    }
+    bool send_string_to_peer_id(const std::string& peer_id, const std::string& data) {
+        return send_to_peer_by_hash(peer_id, data);
+    }
+    int broadcast_to_peers(const std::string& data) {
+        return static_cast<int>(node_.broadcast_data(data_kind::text, data));
+    }
+    int broadcast_string_to_peers(const std::string& data) { return broadcast_to_peers(data); }
+
+    bool send_binary_to_peer_id(const std::string& peer_id, const std::vector<std::uint8_t>& data) {
+        return !node_.send_data(peer_id, data_kind::binary, as_view(data));
+    }
+    bool send_binary_to_peer(socket_t socket, const std::vector<std::uint8_t>& data) {
+        const auto id = get_peer_id(socket);
+        return !id.empty() && send_binary_to_peer_id(id, data);
+    }
+    int broadcast_binary_to_peers(const std::vector<std::uint8_t>& data) {
+        return static_cast<int>(node_.broadcast_data(data_kind::binary, as_view(data)));
+    }
+
+    // ---- legacy callbacks (on the network thread)
+
+    void set_connection_callback(ConnectionCallback cb) { connection_callback_.set(std::move(cb)); }
+    void set_disconnect_callback(DisconnectCallback cb) { disconnect_callback_.set(std::move(cb)); }
+    // Text data; also binary data when no binary callback is set.
+    void set_data_callback(DataCallback cb) { string_callback_.set(std::move(cb)); }
+    void set_string_data_callback(StringDataCallback cb) { string_callback_.set(std::move(cb)); }
+    void set_binary_data_callback(BinaryDataCallback cb) { binary_callback_.set(std::move(cb)); }
+
+    // ---- peers
+
+    int get_peer_count() const { return static_cast<int>(node_.peer_count()); }
+    std::string get_our_peer_id() const { return node_.peer_id(); }
+    std::vector<RatsPeer> get_all_peers() const {
+        std::vector<RatsPeer> out;
+        for (const auto& info : node_.peers()) out.push_back(to_rats_peer(info));
+        return out;
+    }
+    std::optional<RatsPeer> get_peer_by_id(const std::string& peer_id) const {
+        const auto info = node_.find_peer(peer_id);
+        if (!info) return std::nullopt;
+        return to_rats_peer(*info);
+    }
+    std::string get_peer_id(socket_t socket) const {
+        for (const auto& info : node_.peers())
+            if (info.connection == socket) return info.peer_id;
+        return {};
+    }
+    socket_t get_peer_socket_by_id(const std::string& peer_id) const {
+        const auto info = node_.find_peer(peer_id);
+        return info ? info->connection : INVALID_SOCKET_VALUE;
+    }
+    int get_max_peers() const { return static_cast<int>(node_.max_peers()); }
+    void set_max_peers(int max_peers) { node_.set_max_peers(static_cast<std::size_t>(std::max(0, max_peers))); }
+    bool is_peer_limit_reached() const { return node_.peer_count() >= node_.max_peers(); }
+
+    // Upstream's keys, plus traffic counters.
+    nlohmann::json get_connection_statistics() const {
+        const auto s = node_.statistics();
+        const auto peers = node_.peer_count();
+        return {{"total_peers", peers},
+                {"validated_peers", peers},
+                {"max_peers", node_.max_peers()},
+                {"running", node_.is_running()},
+                {"listen_port", node_.listen_port()},
+                {"our_peer_id", node_.peer_id()},
+                {"encryption_enabled", node_.crypto().encrypted()},
+                {"dht_running", dht_running()},
+                {"mdns_running", false},
+                {"bytes_sent", s.bytes_sent},
+                {"bytes_received", s.bytes_received},
+                {"messages_sent", s.messages_sent},
+                {"messages_received", s.messages_received},
+                {"connections_accepted", s.connections_accepted},
+                {"connections_initiated", s.connections_initiated},
+                {"handshakes_failed", s.handshakes_failed},
+                {"peers_dropped", s.peers_dropped},
+                {"sends_rejected", s.sends_rejected},
+                {"writes", s.writes}};
+    }
+
+    // ---- DHT (the composition needs a dht_discovery module, as librats::node has). Give
+    // bootstrap nodes before start_dht_discovery(); with none, the public routers are used.
+    // A hash is 40 hex digits (an info-hash) or any string, which is hashed with SHA-1.
+
+    bool start_dht_discovery(int dht_port = 6881) {
+        if (dht_port < 0 || dht_port > 65535) return false;
+        const auto ec = dht_module().enable(static_cast<std::uint16_t>(dht_port));
+        if (ec) node_.log().warn("start_dht_discovery: ", ec.message());
+        return !ec;
+    }
+    void stop_dht_discovery() { dht_module().disable(); }
+    bool is_dht_running() const { return dht_module().running(); }
+    std::size_t get_dht_routing_table_size() const { return dht_module().routing_table_size(); }
+    void add_dht_bootstrap_node(const std::string& host, int port) {
+        if (port > 0 && port <= 65535) dht_module().add_bootstrap_node(host, static_cast<std::uint16_t>(port));
+    }
+    // The callback gets the peers as "ip:port" once the lookup ends (on the network thread).
+    bool find_peers_by_hash(const std::string& content_hash,
+                            std::function<void(const std::vector<std::string>&)> callback) {
+        return dht_module().find_peers(content_hash, std::move(callback));
+    }
+    // port 0: our TCP listen port.
+    bool announce_for_hash(const std::string& content_hash, std::uint16_t port = 0) {
+        return dht_module().announce(content_hash, port);
+    }
+
+    // ---- encryption (Noise XX, on by default). The key is the node's static X25519 private key,
+    // 64 hex digits; the peer ID is derived from its public half, so changing the key changes
+    // the peer ID, and is refused while the client runs.
+
+    bool initialize_encryption(bool enable = true) {
+        set_encryption_enabled(enable);
+        return is_encryption_enabled() == enable;
+    }
+    // Connections made afterwards follow it; both ends must agree or they fail to connect.
+    void set_encryption_enabled(bool enabled) {
+        if constexpr (has_switchable_encryption) {
+            node_.crypto().set_enabled(enabled);
+        } else if (enabled) {
+            node_.log().error("this composition's crypto policy cannot encrypt");
+        }
+    }
+    bool is_encryption_enabled() const { return node_.crypto().encrypted(); }
+
+    std::string get_encryption_key() const {
+        if constexpr (has_switchable_encryption) return node_.crypto().static_private_key_hex();
+        return {};
+    }
+    bool set_encryption_key(const std::string& key_hex) {
+        if constexpr (has_switchable_encryption) {
+            std::lock_guard<std::mutex> lock(lifecycle_mutex_);
+            if (refuse_identity_change_while_running()) return false;
+            return node_.crypto().set_static_private_key_hex(key_hex);
+        }
+        return false;
+    }
+    // A fresh key (and so a new peer ID); "" if the client runs or its crypto has no key.
+    std::string generate_new_encryption_key() {
+        if constexpr (has_switchable_encryption) {
+            std::lock_guard<std::mutex> lock(lifecycle_mutex_);
+            if (refuse_identity_change_while_running()) return {};
+            node_.crypto().generate_static_key();
+            return node_.crypto().static_private_key_hex();
+        }
+        return {};
+    }
+
+    bool is_peer_encrypted(const std::string& peer_id) const {
+        const auto info = node_.find_peer(peer_id);
+        return info && info->encrypted;
+    }
+    // The peer's static public key (its proven identity), hex; "" if unknown or not encrypted.
+    std::string get_peer_noise_public_key(const std::string& peer_id) const {
+        const auto info = node_.find_peer(peer_id);
+        return info ? info->public_key : std::string();
+    }
+    // The Noise handshake hash of the connection, the same on both ends (channel binding), hex.
+    std::string get_peer_handshake_hash(const std::string& peer_id) const {
+        const auto info = node_.find_peer(peer_id);
+        return info ? info->handshake_hash : std::string();
+    }
+
+    // ---- logging (default: warnings and errors on stderr)
+
+    void set_log_level(LogLevel level) { node_.log().set_level(static_cast<log_level>(static_cast<int>(level) + 1)); }
+    void set_log_level(const std::string& level) {
+        std::string upper(level);
+        std::transform(upper.begin(), upper.end(), upper.begin(), [](unsigned char c) { return std::toupper(c); });
+        if (upper == "DEBUG")
+            set_log_level(LogLevel::DEBUG);
+        else if (upper == "WARN" || upper == "WARNING")
+            set_log_level(LogLevel::WARN);
+        else if (upper == "ERROR")
+            set_log_level(LogLevel::ERROR);
+        else
+            set_log_level(LogLevel::INFO);
+    }
+    LogLevel get_log_level() const {
+        const auto level = node_.log().level();
+        if (level <= log_level::debug) return LogLevel::DEBUG;
+        return static_cast<LogLevel>(std::min(3, static_cast<int>(level) - 1));
+    }
+    void set_console_logging_enabled(bool enabled) { node_.log().set_level(enabled ? log_level::warn : log_level::off); }
+    // Receives every message at or above the level instead of stderr; empty restores stderr.
+    void set_log_sink(logger::sink_type sink) { node_.log().set_sink(std::move(sink)); }
+
+    // The composed node, for what the seed API does not cover (completion tokens, modules).
+    Node& get_node() noexcept { return node_; }
+    const Node& get_node() const noexcept { return node_; }
+
+private:
+    template <class C, class = void>
+    struct switchable_encryption : std::false_type {};
+    template <class C>
+    struct switchable_encryption<C, std::void_t<decltype(std::declval<C&>().set_enabled(true)),
+                                                decltype(std::declval<C&>().generate_static_key()),
+                                                decltype(std::string{std::declval<const C&>().static_private_key_hex()}),
+                                                decltype(bool{std::declval<C&>().set_static_private_key_hex("")})>>
+        : std::true_type {};
+    static constexpr bool has_switchable_encryption = switchable_encryption<typename Node::crypto_type>::value;
+
+    static constexpr bool has_dht = Node::template has_module<dht_discovery>;
+    dht_discovery& dht_module() {
+        static_assert(has_dht, "RatsClient: DHT calls need a dht_discovery module in the node's composition");
+        return node_.template get<dht_discovery>();
+    }
+    const dht_discovery& dht_module() const {
+        static_assert(has_dht, "RatsClient: DHT calls need a dht_discovery module in the node's composition");
+        return node_.template get<dht_discovery>();
+    }
+    bool dht_running() const {
+        if constexpr (has_dht) return dht_module().running();
+        return false;
+    }
+
+    bool refuse_identity_change_while_running() const {
+        if (!node_.is_running()) return false;
+        node_.log().error("the encryption key is the peer identity: change it before start()");
+        return true;
+    }
+
+    static node_options make_options(int listen_port, int max_peers, const std::string& bind_address) {
+        node_options options;
+        options.listen_port = static_cast<std::uint16_t>(std::clamp(listen_port, 0, 65535));
+        options.max_peers = static_cast<std::size_t>(std::max(0, max_peers));
+        if (!bind_address.empty()) options.bind_address = bind_address;
+        return options;
+    }
+
+    static std::string_view as_view(const std::vector<std::uint8_t>& data) {
+        return {reinterpret_cast<const char*>(data.data()), data.size()};
+    }
+
+    static RatsPeer to_rats_peer(const peer_info& info) {
+        RatsPeer peer;
+        peer.peer_id = info.peer_id;
+        detail::host_port address;
+        if (detail::parse_host_port(info.address, address)) peer.ip = address.host;
+        peer.port = info.listen_port;
+        peer.socket = info.connection;
+        peer.normalized_address = info.address;
+        peer.connected_at = info.connected_at;
+        peer.is_outgoing = info.outbound;
+        peer.version = info.agent;
+        peer.encryption_enabled = info.encrypted;
+        return peer;
+    }
+
+    asio::io_context io_{1};
+    asio::executor_work_guard<asio::io_context::executor_type> work_;
+    Node node_;
+    std::string bind_address_;
+    std::thread thread_;
+    std::mutex lifecycle_mutex_;
+    detail::handler_slot<ConnectionCallback> connection_callback_;
+    detail::handler_slot<DisconnectCallback> disconnect_callback_;
+    detail::handler_slot<StringDataCallback> string_callback_;
+    detail::handler_slot<BinaryDataCallback> binary_callback_;
+};
+
+}  // namespace librats
+
+#endif
+// ---- end <librats/client.hpp>
+// ---- begin <librats/crypto/noise_xx.hpp>
+#ifndef LIBRATS_CRYPTO_NOISE_XX_HPP
+#define LIBRATS_CRYPTO_NOISE_XX_HPP
+
+// The Crypto policy (concepts/crypto.hpp) of Noise_XX_25519_ChaChaPoly_<hash>: each node has a
+// static X25519 key, and its peer ID is derived from the public half, so the handshake proves
+// the ID. The initiator's first message is empty; the responder's hello travels in the second,
+// the initiator's in the third, both encrypted.
+//
+// set_enabled(false) turns it into crypto/plaintext.hpp on the wire (wire ID 0, one hello each
+// way in the clear, no tag), so a node with encryption off talks to a plaintext node.
+
+// ---- begin <librats/noise/botan_suite.hpp>
+#ifndef LIBRATS_NOISE_BOTAN_SUITE_HPP
+#define LIBRATS_NOISE_BOTAN_SUITE_HPP
+
+// The Noise primitives 25519, ChaChaPoly and one hash function (spec §12), from Botan 2. Every
+// Botan call of librats is in this header, so that a Botan 3 suite can live beside it.
+//
+// A suite is a stateless type: compile-time names and lengths, static functions, and the
+// small stateful helpers the Noise states hold (secret, aead).
+
+#include <botan/aead.h>
+#include <botan/curve25519.h>
+#include <botan/exceptn.h>
+#include <botan/hash.h>
+#include <botan/mac.h>
+#include <botan/mem_ops.h>
+#include <botan/system_rng.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <string_view>
+
+namespace librats::noise {
+
+// The hash functions of the spec (§12.3-12.5) and Botan's names for them.
+struct sha256 {
+    static constexpr std::string_view name = "SHA256";
+    static constexpr std::size_t hash_len = 32;
+    static constexpr std::size_t block_len = 64;
+    static constexpr const char* botan_name = "SHA-256";
+};
+
+struct blake2b {
+    static constexpr std::string_view name = "BLAKE2b";
+    static constexpr std::size_t hash_len = 64;
+    static constexpr std::size_t block_len = 128;
+    static constexpr const char* botan_name = "BLAKE2b(512)";
+};
+
+struct sha512 {
+    static constexpr std::string_view name = "SHA512";
+    static constexpr std::size_t hash_len = 64;
+    static constexpr std::size_t block_len = 128;
+    static constexpr const char* botan_name = "SHA-512";
+};
+
+template <class Hash>
+struct botan_suite {
+    static constexpr std::string_view dh_name = "25519";
+    static constexpr std::string_view cipher_name = "ChaChaPoly";
+    static constexpr std::string_view hash_name = Hash::name;
+    static constexpr std::size_t dh_len = 32;
+    static constexpr std::size_t key_len = 32;
+    static constexpr std::size_t tag_len = 16;
+    static constexpr std::size_t hash_len = Hash::hash_len;
+    static constexpr std::size_t block_len = Hash::block_len;
+
+    // The same primitives with another hash (the peer ID is SHA-256 whatever the suite's hash).
+    template <class OtherHash>
+    using with_hash = botan_suite<OtherHash>;
+
+    static void scrub(void* data, std::size_t size) noexcept { Botan::secure_scrub_memory(data, size); }
+
+    // Fixed-size key material, wiped when destroyed or overwritten.
+    template <std::size_t N>
+    class secret {
+    public:
+        secret() noexcept = default;
+        secret(const secret&) noexcept = default;
+        secret& operator=(const secret&) noexcept = default;
+        ~secret() { scrub(bytes_, N); }
+
+        static constexpr std::size_t size() noexcept { return N; }
+        unsigned char* data() noexcept { return bytes_; }
+        const unsigned char* data() const noexcept { return bytes_; }
+
+    private:
+        unsigned char bytes_[N] = {};
+    };
+
+    using public_key = std::array<unsigned char, dh_len>;
+
+    struct keypair {
+        secret<dh_len> priv;
+        public_key pub{};
+    };
+
+    // Botan's X25519 clamps the scalar itself, so any 32 bytes are a private key.
+    static keypair keypair_from_private(const unsigned char* priv) {
+        keypair kp;
+        std::memcpy(kp.priv.data(), priv, dh_len);
+        Botan::curve25519_basepoint(kp.pub.data(), kp.priv.data());
+        return kp;
+    }
+
+    static keypair generate_keypair() {
+        secret<dh_len> priv;
+        Botan::system_rng().randomize(priv.data(), dh_len);
+        return keypair_from_private(priv.data());
+    }
+
+    // DH(key_pair, public_key) of §4.1. A low-order public key yields zeros, which the spec allows.
+    static void dh(const keypair& kp, const unsigned char* remote_public, unsigned char* out) {
+        Botan::curve25519_donna(out, kp.priv.data(), remote_public);
+    }
+
+    struct bytes {
+        const unsigned char* data;
+        std::size_t size;
+    };
+
+    // HASH(parts...) into hash_len bytes. One Botan object per thread: parsed once, and it holds
+    // no input once final() returns.
+    static void hash(std::initializer_list<bytes> parts, unsigned char* out) {
+        thread_local const std::unique_ptr<Botan::HashFunction> function =
+            Botan::HashFunction::create_or_throw(Hash::botan_name);
+        for (const auto& part : parts) function->update(part.data, part.size);
+        function->final(out);
+    }
+
+    // HMAC-HASH(key, parts...) of §4.3 into hash_len bytes, with Botan's HMAC. One object per
+    // thread, parsed once; its keyed state is cleared before it returns.
+    static void hmac(const unsigned char* key, std::size_t key_size, std::initializer_list<bytes> parts,
+                     unsigned char* out) {
+        thread_local const std::unique_ptr<Botan::MessageAuthenticationCode> function =
+            Botan::MessageAuthenticationCode::create_or_throw(std::string("HMAC(") + Hash::botan_name + ")");
+        function->set_key(key, key_size);
+        for (const auto& part : parts) function->update(part.data, part.size);
+        function->final(out);
+        function->clear();
+    }
+
+    // ChaChaPoly of §12.2 (RFC 8439, nonce = 32 zero bits then n little-endian), in place. The
+    // Botan objects live as long as this one and are re-keyed only when the key changes.
+    class aead {
+    public:
+        void set_key(const unsigned char* key) {
+            std::memcpy(key_.data(), key, key_len);
+            if (encryptor_) encryptor_->set_key(key_.data(), key_len);
+            if (decryptor_) decryptor_->set_key(key_.data(), key_len);
+        }
+
+        void encrypt(std::uint64_t n, const unsigned char* ad, std::size_t ad_size, unsigned char* data,
+                     std::size_t size, unsigned char* tag_out) {
+            auto& mode = start(encryptor_, Botan::ENCRYPTION, n, ad, ad_size);
+            mode.process(data, size);
+            // finish() appends the tag to a vector; this one keeps its capacity between messages.
+            tail_.clear();
+            mode.finish(tail_);
+            std::memcpy(tag_out, tail_.data(), tag_len);
+        }
+
+        // False if the tag is wrong. Botan decrypts before it checks the tag, so then data is wiped:
+        // unauthenticated plaintext must not outlive the error.
+        bool decrypt(std::uint64_t n, const unsigned char* ad, std::size_t ad_size, unsigned char* data,
+                     std::size_t size, const unsigned char* tag) {
+            auto& mode = start(decryptor_, Botan::DECRYPTION, n, ad, ad_size);
+            mode.process(data, size);
+            tail_.assign(tag, tag + tag_len);
+            try {
+                mode.finish(tail_);
+            } catch (const Botan::Invalid_Authentication_Tag&) {
+                scrub(data, size);
+                return false;
+            }
+            return true;
+        }
+
+    private:
+        Botan::AEAD_Mode& start(std::unique_ptr<Botan::AEAD_Mode>& mode, Botan::Cipher_Dir direction,
+                                std::uint64_t n, const unsigned char* ad, std::size_t ad_size) {
+            if (!mode) {
+                mode = Botan::AEAD_Mode::create_or_throw("ChaCha20Poly1305", direction);
+                mode->set_key(key_.data(), key_len);
+                tail_.reserve(tag_len);
+            }
+            unsigned char nonce[12] = {};
+            for (int i = 0; i < 8; ++i) nonce[4 + i] = static_cast<unsigned char>(n >> (8 * i));
+            mode->set_associated_data(ad, ad_size);
+            mode->start(nonce, sizeof nonce);
+            return *mode;
+        }
+
+        secret<key_len> key_;
+        std::unique_ptr<Botan::AEAD_Mode> encryptor_;
+        std::unique_ptr<Botan::AEAD_Mode> decryptor_;
+        Botan::secure_vector<std::uint8_t> tail_;
+    };
+};
+
+}  // namespace librats::noise
+
+#endif
+// ---- end <librats/noise/botan_suite.hpp>
+// ---- begin <librats/noise/cipher_state.hpp>
+#ifndef LIBRATS_NOISE_CIPHER_STATE_HPP
+#define LIBRATS_NOISE_CIPHER_STATE_HPP
+
+// CipherState of the Noise spec (§5.1): a key k, a nonce n, and AEAD in place. Nonce 2^64-1 is
+// reserved for Rekey(), so reaching it is an error, never a wrap.
+
+
+#include <cstddef>
+#include <cstdint>
+#include <system_error>
+
+namespace librats::noise {
+
+template <class Suite>
+class cipher_state {
+public:
+    static constexpr std::size_t key_size = Suite::key_len;
+    static constexpr std::size_t tag_size = Suite::tag_len;
+    static constexpr std::uint64_t max_nonce = ~std::uint64_t{0};
+
+    // InitializeKey(key): a key of key_size bytes, nonce 0.
+    void initialize_key(const unsigned char* key) {
+        aead_.set_key(key);
+        has_key_ = true;
+        n_ = 0;
+    }
+
+    bool has_key() const noexcept { return has_key_; }
+    void set_nonce(std::uint64_t n) noexcept { n_ = n; }
+    std::uint64_t nonce() const noexcept { return n_; }
+
+    // Bytes a message grows by: the tag once there is a key, nothing before (§5.1).
+    std::size_t overhead() const noexcept { return has_key_ ? tag_size : 0; }
+
+    // EncryptWithAd: encrypts data[0, size) in place and writes the tag to tag_out (nothing
+    // without a key). On error data and tag are wiped, so they cannot be sent as if sealed.
+    std::error_code encrypt_with_ad(const unsigned char* ad, std::size_t ad_size, unsigned char* data,
+                                    std::size_t size, unsigned char* tag_out) {
+        if (!has_key_) return {};
+        if (n_ == max_nonce) {
+            Suite::scrub(data, size);
+            Suite::scrub(tag_out, tag_size);
+            return errc::nonce_exhausted;
+        }
+        aead_.encrypt(n_, ad, ad_size, data, size, tag_out);
+        ++n_;
+        return {};
+    }
+
+    // DecryptWithAd: data holds ciphertext then tag; afterwards data[0, size_with_tag -
+    // overhead()) is the plaintext. On error the buffer is wiped and n is unchanged.
+    std::error_code decrypt_with_ad(const unsigned char* ad, std::size_t ad_size, unsigned char* data,
+                                    std::size_t size_with_tag) {
+        if (!has_key_) return {};
+        if (n_ == max_nonce) {
+            Suite::scrub(data, size_with_tag);
+            return errc::nonce_exhausted;
+        }
+        if (size_with_tag < tag_size) {
+            Suite::scrub(data, size_with_tag);
+            return errc::authentication_failed;
+        }
+        const std::size_t size = size_with_tag - tag_size;
+        if (!aead_.decrypt(n_, ad, ad_size, data, size, data + size)) {
+            Suite::scrub(data + size, tag_size);
+            return errc::authentication_failed;
+        }
+        ++n_;
+        return {};
+    }
+
+    // The transport phase: no associated data.
+    std::error_code encrypt(unsigned char* data, std::size_t size, unsigned char* tag_out) {
+        return encrypt_with_ad(nullptr, 0, data, size, tag_out);
+    }
+    std::error_code decrypt(unsigned char* data, std::size_t size_with_tag) {
+        return decrypt_with_ad(nullptr, 0, data, size_with_tag);
+    }
+
+    // Rekey() (§11.3): k = the first 32 bytes of ENCRYPT(k, maxnonce, zerolen, zeros[32]); n stays.
+    std::error_code rekey() {
+        if (!has_key_) return errc::invalid_handshake_state;
+        typename Suite::template secret<key_size> key;
+        unsigned char tag[tag_size];
+        aead_.encrypt(max_nonce, nullptr, 0, key.data(), key_size, tag);
+        aead_.set_key(key.data());
+        return {};
+    }
+
+private:
+    typename Suite::aead aead_;
+    std::uint64_t n_ = 0;
+    bool has_key_ = false;
+};
+
+}  // namespace librats::noise
+
+#endif
+// ---- end <librats/noise/cipher_state.hpp>
+// ---- begin <librats/noise/handshake_state.hpp>
+#ifndef LIBRATS_NOISE_HANDSHAKE_STATE_HPP
+#define LIBRATS_NOISE_HANDSHAKE_STATE_HPP
+
+// HandshakeState of the Noise spec (§5.3), sans-I/O: the caller moves the messages. After the
+// pattern's last message, split() yields the two transport CipherStates. Any error ends the
+// handshake: every later call fails.
+
+// ---- begin <librats/noise/pattern.hpp>
+#ifndef LIBRATS_NOISE_PATTERN_HPP
+#define LIBRATS_NOISE_PATTERN_HPP
+
+// Handshake patterns (Noise spec §7) as constexpr data: pre-messages and message patterns,
+// each a list of tokens. Messages alternate, starting with the initiator.
+
+#include <cstddef>
+#include <string_view>
+
+namespace librats::noise {
+
+enum class token : unsigned char { e, s, ee, es, se, ss };
+
+struct message_pattern {
+    static constexpr std::size_t max_tokens = 6;
+    token tokens[max_tokens] = {};
+    std::size_t size = 0;
+
+    constexpr const token* begin() const noexcept { return tokens; }
+    constexpr const token* end() const noexcept { return tokens + size; }
+};
+
+struct handshake_pattern {
+    static constexpr std::size_t max_messages = 6;
+    std::string_view name;
+    message_pattern initiator_pre;  // only e and s
+    message_pattern responder_pre;
+    message_pattern messages[max_messages] = {};
+    std::size_t message_count = 0;
+};
+
+namespace patterns {
+
+inline constexpr handshake_pattern NN = {
+    "NN", {}, {}, {{{token::e}, 1}, {{token::e, token::ee}, 2}}, 2};
+
+inline constexpr handshake_pattern XX = {
+    "XX", {}, {}, {{{token::e}, 1}, {{token::e, token::ee, token::s, token::es}, 4}, {{token::s, token::se}, 2}}, 3};
+
+inline constexpr handshake_pattern IK = {
+    "IK", {}, {{token::s}, 1}, {{{token::e, token::es, token::s, token::ss}, 4}, {{token::e, token::ee, token::se}, 3}}, 2};
+
+}  // namespace patterns
+
+}  // namespace librats::noise
+
+#endif
+// ---- end <librats/noise/pattern.hpp>
+// ---- begin <librats/noise/protocol_name.hpp>
+#ifndef LIBRATS_NOISE_PROTOCOL_NAME_HPP
+#define LIBRATS_NOISE_PROTOCOL_NAME_HPP
+
+// The protocol name of §8, "Noise_XX_25519_ChaChaPoly_SHA256", from a pattern and a suite's
+// names; constexpr, so a fixed composition spells its name at compile time:
+//
+//   constexpr auto name = make_protocol_name<botan_suite<sha256>>(patterns::XX);
+
+
+#include <cstddef>
+#include <string_view>
+
+namespace librats::noise {
+
+class protocol_name {
+public:
+    static constexpr std::size_t max_size = 255;  // §8
+
+    constexpr std::string_view view() const noexcept { return {chars_, size_}; }
+    constexpr const char* c_str() const noexcept { return chars_; }
+    constexpr std::size_t size() const noexcept { return size_; }
+    constexpr bool empty() const noexcept { return size_ == 0; }
+
+    // Empty if the name would exceed max_size.
+    static constexpr protocol_name join(std::string_view pattern, std::string_view dh, std::string_view cipher,
+                                        std::string_view hash) noexcept {
+        const std::string_view parts[] = {"Noise_", pattern, "_", dh, "_", cipher, "_", hash};
+        protocol_name name;
+        for (const auto part : parts) {
+            if (part.size() > max_size - name.size_) return {};
+            for (const char c : part) name.chars_[name.size_++] = c;
+        }
+        return name;
+    }
+
+private:
+    char chars_[max_size + 1] = {};
+    std::size_t size_ = 0;
+};
+
+template <class Suite>
+constexpr protocol_name make_protocol_name(const handshake_pattern& pattern) noexcept {
+    return protocol_name::join(pattern.name, Suite::dh_name, Suite::cipher_name, Suite::hash_name);
+}
+
+}  // namespace librats::noise
+
+#endif
+// ---- end <librats/noise/protocol_name.hpp>
+// ---- begin <librats/noise/symmetric_state.hpp>
+#ifndef LIBRATS_NOISE_SYMMETRIC_STATE_HPP
+#define LIBRATS_NOISE_SYMMETRIC_STATE_HPP
+
+// SymmetricState of the Noise spec (§5.2): the chaining key ck, the handshake hash h and a
+// CipherState, with HKDF built from the suite's HMAC as §4.3 defines it.
+
+
+#include <cstddef>
+#include <cstring>
+#include <string_view>
+#include <system_error>
+
+namespace librats::noise {
+
+template <class Suite>
+class symmetric_state {
+public:
+    static constexpr std::size_t hash_len = Suite::hash_len;
+
+    // InitializeSymmetric(protocol_name).
+    void initialize(std::string_view protocol_name) {
+        const auto* name = reinterpret_cast<const unsigned char*>(protocol_name.data());
+        if (protocol_name.size() <= hash_len) {
+            std::memset(h_, 0, hash_len);
+            std::memcpy(h_, name, protocol_name.size());
+        } else {
+            Suite::hash({{name, protocol_name.size()}}, h_);
+        }
+        std::memcpy(ck_.data(), h_, hash_len);
+        cipher_ = cipher_state<Suite>();
+    }
+
+    void mix_key(const unsigned char* ikm, std::size_t size) {
+        secret temp_k;
+        hkdf(ikm, size, ck_.data(), temp_k.data());
+        cipher_.initialize_key(temp_k.data());  // the first 32 bytes when HASHLEN is 64
+    }
+
+    void mix_hash(const unsigned char* data, std::size_t size) { Suite::hash({{h_, hash_len}, {data, size}}, h_); }
+
+    void mix_key_and_hash(const unsigned char* ikm, std::size_t size) {
+        secret temp_h;
+        secret temp_k;
+        hkdf(ikm, size, ck_.data(), temp_h.data(), temp_k.data());
+        mix_hash(temp_h.data(), hash_len);
+        cipher_.initialize_key(temp_k.data());
+    }
+
+    const unsigned char* handshake_hash() const noexcept { return h_; }
+    bool has_key() const noexcept { return cipher_.has_key(); }
+    std::size_t overhead() const noexcept { return cipher_.overhead(); }
+
+    // EncryptAndHash in place: data has room for overhead() more bytes, the tag.
+    std::error_code encrypt_and_hash(unsigned char* data, std::size_t size) {
+        if (auto ec = cipher_.encrypt_with_ad(h_, hash_len, data, size, data + size)) return ec;
+        mix_hash(data, size + cipher_.overhead());
+        return {};
+    }
+
+    // DecryptAndHash in place: h absorbs the ciphertext, so it is hashed before it is decrypted.
+    std::error_code decrypt_and_hash(unsigned char* data, std::size_t size_with_tag) {
+        unsigned char next_h[hash_len];
+        Suite::hash({{h_, hash_len}, {data, size_with_tag}}, next_h);
+        if (auto ec = cipher_.decrypt_with_ad(h_, hash_len, data, size_with_tag)) return ec;
+        std::memcpy(h_, next_h, hash_len);
+        return {};
+    }
+
+    // Split(): c1 for initiator to responder, c2 for the other way.
+    void split(cipher_state<Suite>& c1, cipher_state<Suite>& c2) const {
+        secret temp_k1;
+        secret temp_k2;
+        hkdf(nullptr, 0, temp_k1.data(), temp_k2.data());
+        c1.initialize_key(temp_k1.data());
+        c2.initialize_key(temp_k2.data());
+    }
+
+private:
+    using secret = typename Suite::template secret<hash_len>;
+
+    // HKDF(ck, ikm) with two or three outputs; out1 may be ck itself.
+    void hkdf(const unsigned char* ikm, std::size_t size, unsigned char* out1, unsigned char* out2,
+              unsigned char* out3 = nullptr) const {
+        secret temp_key;
+        Suite::hmac(ck_.data(), hash_len, {{ikm, size}}, temp_key.data());
+        const unsigned char one = 1, two = 2, three = 3;
+        Suite::hmac(temp_key.data(), hash_len, {{&one, 1}}, out1);
+        Suite::hmac(temp_key.data(), hash_len, {{out1, hash_len}, {&two, 1}}, out2);
+        if (out3) Suite::hmac(temp_key.data(), hash_len, {{out2, hash_len}, {&three, 1}}, out3);
+    }
+
+    secret ck_;
+    unsigned char h_[hash_len] = {};
+    cipher_state<Suite> cipher_;
+};
+
+}  // namespace librats::noise
+
+#endif
+// ---- end <librats/noise/symmetric_state.hpp>
+
+#include <array>
+#include <cstddef>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace librats::noise {
+
+template <class Suite>
+class handshake_state {
+public:
+    using keypair = typename Suite::keypair;
+    using public_key = typename Suite::public_key;
+    static constexpr std::size_t dh_len = Suite::dh_len;
+    static constexpr std::size_t hash_len = Suite::hash_len;
+    static constexpr std::size_t max_message_size = 65535;  // §3
+
+    // Initialize(): s, e, rs, re may be null. A given e replaces GENERATE_KEYPAIR() where the
+    // pattern sends "e" (how test vectors fix ephemeral keys). Fails if a pre-message key is missing.
+    std::error_code initialize(const handshake_pattern& pattern, bool initiator, std::string_view prologue,
+                               const keypair* s = nullptr, const keypair* e = nullptr,
+                               const public_key* rs = nullptr, const public_key* re = nullptr) {
+        pattern_ = pattern;
+        initiator_ = initiator;
+        index_ = 0;
+        failed_ = true;
+        assign(s_, s);
+        assign(e_, e);
+        assign(rs_, rs);
+        assign(re_, re);
+        const auto name = make_protocol_name<Suite>(pattern);
+        if (name.empty()) return errc::invalid_handshake_state;
+        symmetric_.initialize(name.view());
+        symmetric_.mix_hash(reinterpret_cast<const unsigned char*>(prologue.data()), prologue.size());
+        for (const bool initiator_keys : {true, false}) {
+            const bool local = initiator_keys == initiator_;
+            for (const token t : initiator_keys ? pattern_.initiator_pre : pattern_.responder_pre) {
+                const unsigned char* key = nullptr;
+                if (t == token::e) key = local ? (e_ ? e_->pub.data() : nullptr) : (re_ ? re_->data() : nullptr);
+                if (t == token::s) key = local ? (s_ ? s_->pub.data() : nullptr) : (rs_ ? rs_->data() : nullptr);
+                if (!key) return errc::invalid_handshake_state;
+                symmetric_.mix_hash(key, dh_len);
+            }
+        }
+        failed_ = false;
+        return {};
+    }
+
+    bool is_initiator() const noexcept { return initiator_; }
+    bool done() const noexcept { return !failed_ && index_ == pattern_.message_count; }
+    // True when the next message is ours to write (false once done or failed).
+    bool is_my_turn() const noexcept { return !failed_ && index_ < pattern_.message_count && (index_ % 2 == 0) == initiator_; }
+
+    // WriteMessage(payload): appends the next message to out.
+    std::error_code write_message(std::string_view payload, std::string& out) {
+        if (!is_my_turn()) return fail(errc::invalid_handshake_state);
+        const message_pattern& message = pattern_.messages[index_];
+        // The size first, so that an oversized payload changes nothing.
+        bool keyed = symmetric_.has_key();
+        std::size_t size = 0;
+        for (const token t : message) {
+            if (t == token::e) size += dh_len;
+            else if (t == token::s) size += dh_len + (keyed ? Suite::tag_len : 0);
+            else keyed = true;
+        }
+        size += payload.size() + (keyed ? Suite::tag_len : 0);
+        if (size > max_message_size) return errc::message_too_large;
+
+        const std::size_t start = out.size();
+        out.resize(start + size);
+        auto* p = reinterpret_cast<unsigned char*>(&out[start]);
+        for (const token t : message) {
+            std::error_code ec;
+            if (t == token::e) {
+                if (!e_) e_ = Suite::generate_keypair();
+                std::memcpy(p, e_->pub.data(), dh_len);
+                symmetric_.mix_hash(p, dh_len);
+                p += dh_len;
+            } else if (t == token::s) {
+                if (!s_) ec = errc::invalid_handshake_state;
+                else {
+                    std::memcpy(p, s_->pub.data(), dh_len);
+                    ec = symmetric_.encrypt_and_hash(p, dh_len);
+                    p += dh_len + symmetric_.overhead();
+                }
+            } else {
+                ec = mix_dh(t);
+            }
+            if (ec) {
+                out.resize(start);
+                return fail(ec);
+            }
+        }
+        // An empty payload may have a null data(): memcpy's arguments must not be null.
+        if (!payload.empty()) std::memcpy(p, payload.data(), payload.size());
+        if (auto ec = symmetric_.encrypt_and_hash(p, payload.size())) {
+            out.resize(start);
+            return fail(ec);
+        }
+        ++index_;
+        return {};
+    }
+
+    // ReadMessage(message): payload receives the decrypted payload.
+    std::error_code read_message(std::string_view message, std::string& payload) {
+        if (failed_ || index_ >= pattern_.message_count || is_my_turn()) return fail(errc::invalid_handshake_state);
+        if (message.size() > max_message_size) return fail(errc::message_too_large);
+        // Decrypted in place in payload's buffer, then the tokens' bytes are dropped.
+        payload.assign(message);
+        auto* p = reinterpret_cast<unsigned char*>(payload.data());
+        std::size_t left = payload.size();
+        for (const token t : pattern_.messages[index_]) {
+            std::error_code ec;
+            if (t == token::e) {
+                if (left < dh_len) return fail(errc::malformed_handshake, payload);
+                re_.emplace();
+                std::memcpy(re_->data(), p, dh_len);
+                symmetric_.mix_hash(p, dh_len);
+                p += dh_len;
+                left -= dh_len;
+            } else if (t == token::s) {
+                const std::size_t size = dh_len + symmetric_.overhead();
+                if (left < size) return fail(errc::malformed_handshake, payload);
+                if ((ec = symmetric_.decrypt_and_hash(p, size))) return fail(ec, payload);
+                rs_.emplace();
+                std::memcpy(rs_->data(), p, dh_len);
+                p += size;
+                left -= size;
+            } else if ((ec = mix_dh(t))) {
+                return fail(ec, payload);
+            }
+        }
+        if (left < symmetric_.overhead()) return fail(errc::malformed_handshake, payload);
+        if (auto ec = symmetric_.decrypt_and_hash(p, left)) return fail(ec, payload);
+        const std::size_t offset = static_cast<std::size_t>(p - reinterpret_cast<unsigned char*>(payload.data()));
+        payload.erase(offset + left - symmetric_.overhead());
+        payload.erase(0, offset);
+        ++index_;
+        return {};
+    }
+
+    // Split(): c1 for messages from initiator to responder, c2 for the other way. Only when done.
+    std::error_code split(cipher_state<Suite>& c1, cipher_state<Suite>& c2) const {
+        if (!done()) return errc::invalid_handshake_state;
+        symmetric_.split(c1, c2);
+        return {};
+    }
+
+    // GetHandshakeHash(): binds the whole handshake, e.g. for channel binding.
+    std::array<unsigned char, hash_len> handshake_hash() const {
+        std::array<unsigned char, hash_len> h;
+        std::memcpy(h.data(), symmetric_.handshake_hash(), hash_len);
+        return h;
+    }
+
+    // The peer's static public key, once a message or a pre-message carried it.
+    const std::optional<public_key>& remote_static() const noexcept { return rs_; }
+    const std::optional<public_key>& remote_ephemeral() const noexcept { return re_; }
+    const std::optional<keypair>& local_ephemeral() const noexcept { return e_; }
+
+private:
+    template <class T>
+    static void assign(std::optional<T>& slot, const T* value) {
+        if (value) slot = *value;
+        else slot.reset();
+    }
+
+    std::error_code fail(std::error_code ec) {
+        failed_ = true;
+        return ec;
+    }
+    std::error_code fail(std::error_code ec, std::string& payload) {
+        Suite::scrub(payload.data(), payload.size());
+        payload.clear();
+        return fail(ec);
+    }
+
+    // ee, es, se, ss: MixKey(DH(...)) with our key and theirs as the token names them.
+    std::error_code mix_dh(token t) {
+        const bool ours_ephemeral = t == token::ee || (initiator_ ? t == token::es : t == token::se);
+        const bool theirs_ephemeral = t == token::ee || (initiator_ ? t == token::se : t == token::es);
+        const std::optional<keypair>& local = ours_ephemeral ? e_ : s_;
+        const std::optional<public_key>& remote = theirs_ephemeral ? re_ : rs_;
+        if (!local || !remote) return errc::invalid_handshake_state;
+        typename Suite::template secret<dh_len> shared;
+        Suite::dh(*local, remote->data(), shared.data());
+        symmetric_.mix_key(shared.data(), dh_len);
+        return {};
+    }
+
+    handshake_pattern pattern_;
+    bool initiator_ = false;
+    bool failed_ = true;
+    std::size_t index_ = 0;
+    symmetric_state<Suite> symmetric_;
+    std::optional<keypair> s_;
+    std::optional<keypair> e_;
+    std::optional<public_key> rs_;
+    std::optional<public_key> re_;
+};
+
+}  // namespace librats::noise
+
+#endif
+// ---- end <librats/noise/handshake_state.hpp>
+
+#include <array>
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace librats {
+
+// The wire IDs of the preamble's crypto byte (0 is plaintext); 0 for a protocol without one.
+constexpr std::uint8_t noise_wire_id(std::string_view protocol_name) noexcept {
+    if (protocol_name == "Noise_XX_25519_ChaChaPoly_SHA256") return 1;
+    if (protocol_name == "Noise_XX_25519_ChaChaPoly_BLAKE2b") return 2;
+    if (protocol_name == "Noise_XX_25519_ChaChaPoly_SHA512") return 3;
+    return 0;
+}
+
+template <class Suite = noise::botan_suite<noise::sha256>>
+class noise_xx {
+public:
+    using suite = Suite;
+    using key = std::array<unsigned char, Suite::dh_len>;
+
+    static constexpr noise::protocol_name protocol_name = noise::make_protocol_name<Suite>(noise::patterns::XX);
+    static constexpr std::uint8_t suite_wire_id = noise_wire_id(protocol_name.view());
+    static_assert(suite_wire_id != 0, "noise_xx: this suite's protocol name has no wire ID (noise_wire_id)");
+
+    // A fresh static key pair; persistence may replace it before the node starts.
+    noise_xx() : static_(Suite::generate_keypair()), peer_id_(peer_id_from_public_key(static_.pub)) {}
+
+    std::uint8_t wire_id() const noexcept { return encrypted() ? suite_wire_id : 0; }
+    bool encrypted() const noexcept { return enabled_.load(std::memory_order_relaxed); }
+    // Any thread; connections made afterwards follow it.
+    void set_enabled(bool enabled) noexcept { enabled_.store(enabled, std::memory_order_relaxed); }
+
+    const std::string& local_peer_id() const noexcept { return peer_id_; }
+
+    // Not while a node using this policy runs: the key is its identity.
+    void generate_static_key() {
+        use_static_key(Suite::generate_keypair());
+    }
+
+    void set_static_private_key(const key& private_key) {
+        use_static_key(Suite::keypair_from_private(private_key.data()));
+    }
+    // The caller owns (and should wipe) the copy.
+    key static_private_key() const {
+        key k;
+        std::memcpy(k.data(), static_.priv.data(), k.size());
+        return k;
+    }
+    const key& static_public_key() const noexcept { return static_.pub; }
+
+    // Lowercase hex, e.g. for a key file. False (and no change) unless 64 hex digits.
+    bool set_static_private_key_hex(std::string_view hex) {
+        typename Suite::template secret<Suite::dh_len> bytes;
+        if (!detail::from_hex(hex, bytes.data(), bytes.size())) return false;
+        use_static_key(Suite::keypair_from_private(bytes.data()));
+        return true;
+    }
+    std::string static_private_key_hex() const { return detail::to_hex(static_.priv.data(), Suite::dh_len); }
+    std::string static_public_key_hex() const { return detail::to_hex(static_.pub.data(), Suite::dh_len); }
+
+    // Lowercase hex of the first 20 bytes of SHA-256(public key): 40 characters.
+    static std::string peer_id_from_public_key(const key& public_key) {
+        unsigned char digest[noise::sha256::hash_len];
+        Suite::template with_hash<noise::sha256>::hash({{public_key.data(), public_key.size()}}, digest);
+        return detail::to_hex(digest, 20);
+    }
+
+    class handshake;
+
+    class cipher {
+    public:
+        static constexpr bool is_identity = false;
+
+        std::size_t tag_size() const noexcept { return encrypted_ ? Suite::tag_len : 0; }
+
+        // In place; tag_out receives tag_size() bytes. On error (nonce exhausted, or a cipher
+        // from an unfinished handshake) data and tag are wiped: they must not be sent.
+        std::error_code seal(unsigned char* data, std::size_t size, unsigned char* tag_out) {
+            if (!encrypted_) return {};
+            if (!send_.has_key()) {
+                Suite::scrub(data, size);
+                Suite::scrub(tag_out, Suite::tag_len);
+                return errc::invalid_handshake_state;
+            }
+            return send_.encrypt(data, size, tag_out);
+        }
+
+        // In place: data[0, size_with_tag - tag_size()) is the plaintext if no error.
+        std::error_code open(unsigned char* data, std::size_t size_with_tag) {
+            if (!encrypted_) return {};
+            if (!receive_.has_key()) {
+                Suite::scrub(data, size_with_tag);
+                return errc::invalid_handshake_state;
+            }
+            return receive_.decrypt(data, size_with_tag);
+        }
+
+        // §11.3: both ends rekey the same direction at the same point of the stream.
+        std::error_code rekey_send() { return encrypted_ ? send_.rekey() : std::error_code(); }
+        std::error_code rekey_receive() { return encrypted_ ? receive_.rekey() : std::error_code(); }
+
+        // The nonces are the counts of messages sealed and opened.
+        std::uint64_t messages_sent() const noexcept { return send_.nonce(); }
+        std::uint64_t messages_received() const noexcept { return receive_.nonce(); }
+
+    private:
+        friend class handshake;
+        bool encrypted_ = false;
+        noise::cipher_state<Suite> send_;
+        noise::cipher_state<Suite> receive_;
+    };
+
+    class handshake {
+    public:
+        enum class action { write, read, done };
+
+        handshake(const noise_xx& crypto, bool initiator, std::string_view prologue, std::string local_payload)
+            : encrypted_(crypto.encrypted()), initiator_(initiator), local_payload_(std::move(local_payload)) {
+            if (encrypted_) state_.initialize(noise::patterns::XX, initiator, prologue, &crypto.static_);
+        }
+
+        action next() const noexcept {
+            if (encrypted_) return state_.done() ? action::done : state_.is_my_turn() ? action::write : action::read;
+            if (initiator_) return !sent_ ? action::write : !received_ ? action::read : action::done;
+            return !received_ ? action::read : !sent_ ? action::write : action::done;
+        }
+
+        // Appends the next message.
+        std::error_code write_message(std::string& out) {
+            if (!encrypted_) {
+                out.append(local_payload_);
+                sent_ = true;
+                return {};
+            }
+            const bool first = initiator_ && !sent_;
+            sent_ = true;
+            return state_.write_message(first ? std::string_view() : std::string_view(local_payload_), out);
+        }
+
+        std::error_code read_message(std::string_view message) {
+            if (!encrypted_) {
+                remote_payload_.assign(message);
+                received_ = true;
+                return {};
+            }
+            if (auto ec = state_.read_message(message, remote_payload_)) return ec;
+            // The first message carries no hello: anything there was sent unencrypted.
+            if (!initiator_ && !received_ && !remote_payload_.empty()) return errc::malformed_handshake;
+            received_ = true;
+            return {};
+        }
+
+        const std::string& remote_payload() const noexcept { return remote_payload_; }
+
+        // The peer ID the peer's static key proves; "" with encryption off or before it is known.
+        std::string authenticated_peer_id() const {
+            const auto& rs = state_.remote_static();
+            return encrypted_ && rs ? peer_id_from_public_key(*rs) : std::string();
+        }
+
+        // Raw bytes; empty with encryption off.
+        std::string handshake_hash() const {
+            if (!encrypted_) return {};
+            const auto h = state_.handshake_hash();
+            return std::string(reinterpret_cast<const char*>(h.data()), h.size());
+        }
+        std::string remote_static_key() const {
+            const auto& rs = state_.remote_static();
+            if (!encrypted_ || !rs) return {};
+            return std::string(reinterpret_cast<const char*>(rs->data()), rs->size());
+        }
+
+        // Before the handshake is done, an encrypted cipher refuses to seal or open anything.
+        cipher split() const {
+            cipher c;
+            c.encrypted_ = encrypted_;
+            if (encrypted_) {
+                if (initiator_) state_.split(c.send_, c.receive_);
+                else state_.split(c.receive_, c.send_);
+            }
+            return c;
+        }
+
+    private:
+        bool encrypted_;
+        bool initiator_;
+        bool sent_ = false;
+        bool received_ = false;
+        std::string local_payload_;
+        std::string remote_payload_;
+        noise::handshake_state<Suite> state_;
+    };
+
+private:
+    // The key is the identity: the peer ID follows it.
+    void use_static_key(const typename Suite::keypair& keypair) {
+        static_ = keypair;
+        peer_id_ = peer_id_from_public_key(static_.pub);
+    }
+
+    typename Suite::keypair static_;
+    std::string peer_id_;
+    std::atomic<bool> enabled_{true};
+};
+
+}  // namespace librats
+
+#endif
+// ---- end <librats/crypto/noise_xx.hpp>
 // ---- begin <librats/discovery/static_peers.hpp>
 #ifndef LIBRATS_DISCOVERY_STATIC_PEERS_HPP
 #define LIBRATS_DISCOVERY_STATIC_PEERS_HPP
@@ -8095,7 +8678,7 @@ private:
 
 namespace librats {
 
-using node = basic_node<tcp_transport, noise_xx<>, static_peers>;
+using node = basic_node<tcp_transport, noise_xx<>, static_peers, dht_discovery>;
 using RatsClient = basic_rats_client<node>;
 
 }  // namespace librats

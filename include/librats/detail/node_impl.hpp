@@ -293,6 +293,7 @@ public:
     Crypto& mutable_crypto() noexcept { return crypto_; }
     Transport& transport() noexcept { return transport_; }
     std::tuple<Discovery...>& discovery() noexcept { return discovery_; }
+    const std::tuple<Discovery...>& discovery() const noexcept { return discovery_; }
 
     // ---- session_owner
 
