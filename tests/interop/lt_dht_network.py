@@ -60,22 +60,14 @@ class LtDhtError(RuntimeError):
 
 
 class LtDhtNetwork:
-    """`count` libtorrent sessions forming a DHT on 127.0.0.1.
+    """`count` libtorrent sessions forming a DHT on 127.0.0.1. They announce with implied_port=1
+    (libtorrent does so when incoming uTP is on), which names the same port as their listen port:
+    TCP, uTP and the DHT share it."""
 
-    implied_port: libtorrent sets implied_port=1 in announce_peer exactly when incoming uTP is
-        enabled (enable_incoming_utp). With implied_port=False the sessions announce an explicit
-        port instead. Both carry the same number here, since the DHT's UDP port is the listen port.
-    debug: also collect the DHT log and raw KRPC packets (dht_log alerts) per session, kept in
-        bounded ring buffers readable with log(index) / packets(index).
-    """
-
-    def __init__(self, count=6, implied_port=True, debug=False, extra_settings=None):
+    def __init__(self, count=6):
         if count < 2:
             raise ValueError("a DHT needs at least two sessions")
         self.count = count
-        self.implied_port = implied_port
-        self.debug = debug
-        self.extra_settings = dict(extra_settings or {})
         self.sessions = []
         self._ports = []
         self._torrents = {}  # (index, info_hash_hex) -> torrent_handle
@@ -86,14 +78,11 @@ class LtDhtNetwork:
         # state filled in by the alert pump, guarded by _lock
         self._peers = collections.defaultdict(set)  # (index, ih) -> {"ip:port"}
         self._announces = collections.defaultdict(set)  # (index, ih) -> {"ip:port"} announced TO index
-        self._get_peers_seen = collections.defaultdict(int)  # (index, ih) -> incoming get_peers count
         self._stats = {}  # index -> (serial, routing_table, active_requests)
         self._stats_serial = collections.defaultdict(int)
         self._live = {}  # index -> (serial, node_id hex, [(node id hex, "ip:port")])
         self._live_serial = collections.defaultdict(int)
         self._errors = collections.defaultdict(list)  # index -> [message]
-        self._logs = collections.defaultdict(lambda: collections.deque(maxlen=4000))
-        self._pkts = collections.defaultdict(lambda: collections.deque(maxlen=4000))
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -102,8 +91,6 @@ class LtDhtNetwork:
         lt = _lt()
         mask = (lt.alert_category.dht | lt.alert_category.dht_operation | lt.alert_category.error
                 | lt.alert_category.status | lt.alert_category.stats)
-        if self.debug:
-            mask |= lt.alert_category.dht_log
         settings = {
             "listen_interfaces": f"{HOST}:0",
             "outgoing_interfaces": "",
@@ -118,7 +105,7 @@ class LtDhtNetwork:
             "enable_outgoing_tcp": False,
             "enable_outgoing_utp": False,
             "enable_incoming_tcp": True,
-            "enable_incoming_utp": bool(self.implied_port),
+            "enable_incoming_utp": True,
             # many nodes on one IP: keep all of them in routing tables and lookups
             "dht_restrict_routing_ips": False,
             "dht_restrict_search_ips": False,
@@ -133,7 +120,6 @@ class LtDhtNetwork:
             "alert_mask": int(mask),
             "alert_queue_size": 100000,
         }
-        settings.update(self.extra_settings)
         return settings
 
     def start(self, min_nodes=None, timeout=20.0):
@@ -216,9 +202,6 @@ class LtDhtNetwork:
         the UDP socket shared by uTP and the DHT to the same port)."""
         return list(self._ports)
 
-    def endpoints(self):
-        return [(HOST, port) for port in self._ports]
-
     def node_id(self, index):
         """The session's DHT node id (hex), from its saved DHT state (an entry "node-id": a list
         of 20-byte id + packed address, one per listen socket)."""
@@ -228,17 +211,6 @@ class LtDhtNetwork:
         if not ids:
             raise LtDhtError(f"session {index}: no DHT node id (is the DHT running?)")
         return bytes(ids[0][:20]).hex()
-
-    def add_node(self, index, host, port):
-        """Tell session `index` about a node (it pings it and adds it to its table on reply).
-        Only loopback addresses are accepted."""
-        if not host.startswith("127."):
-            raise ValueError(f"refusing non-loopback DHT node {host}")
-        self.sessions[index].add_dht_node((host, int(port)))
-
-    def add_node_to_all(self, host, port):
-        for index in range(self.count):
-            self.add_node(index, host, port)
 
     # ------------------------------------------------------------------ announce / lookup
 
@@ -274,15 +246,6 @@ class LtDhtNetwork:
             handle.force_dht_announce()
         return own
 
-    def reannounce(self, index, info_hash_hex):
-        self._torrents[(index, info_hash_hex.lower())].force_dht_announce()
-
-    def unannounce(self, index, info_hash_hex):
-        """Remove the torrent (libtorrent has no DHT unannounce; stored peers expire later)."""
-        handle = self._torrents.pop((index, info_hash_hex.lower()), None)
-        if handle is not None:
-            self.sessions[index].remove_torrent(handle)
-
     def wait_announced(self, info_hash_hex, port, timeout=15.0, min_nodes=1, host=HOST, exclude_self=True):
         """Wait until at least `min_nodes` sessions received an announce_peer for
         `info_hash_hex` from `host:port` (seen as dht_announce_alert). Returns the indices of the
@@ -303,17 +266,6 @@ class LtDhtNetwork:
                 if len(got) >= min_nodes or left <= 0:
                     return got
                 self._lock.wait(timeout=min(left, 0.2))
-
-    def announces_received(self, index, info_hash_hex=None):
-        """{info_hash_hex: {"ip:port"}} of announce_peer requests session `index` accepted."""
-        with self._lock:
-            return {ih: set(peers) for (i, ih), peers in self._announces.items()
-                    if i == index and (info_hash_hex is None or ih == info_hash_hex.lower())}
-
-    def get_peers_received(self, index, info_hash_hex):
-        """How many incoming get_peers requests for the info-hash session `index` answered."""
-        with self._lock:
-            return self._get_peers_seen.get((index, info_hash_hex.lower()), 0)
 
     def get_peers(self, index, info_hash_hex, timeout=10.0, expect=None, retry_every=2.0):
         """Run DHT get_peers lookups from session `index` and return the set of "ip:port" peers
@@ -408,17 +360,6 @@ class LtDhtNetwork:
                 return {i: list(m) for i, m in self._errors.items() if m}
             return list(self._errors.get(index, ()))
 
-    def log(self, index):
-        """DHT log lines of session `index` (debug=True only)."""
-        with self._lock:
-            return list(self._logs.get(index, ()))
-
-    def packets(self, index):
-        """(libtorrent's one-line description, bencoded bytes) of the KRPC packets session `index`
-        sent and received (debug=True only)."""
-        with self._lock:
-            return list(self._pkts.get(index, ()))
-
     # ------------------------------------------------------------------ internals
 
     def _wait(self, probe, deadline, message):
@@ -459,8 +400,6 @@ class LtDhtNetwork:
                 self._peers[key].add(_endpoint(peer))
         elif isinstance(alert, lt.dht_announce_alert):
             self._announces[(index, _hex(alert.info_hash))].add(f"{alert.ip}:{alert.port}")
-        elif isinstance(alert, lt.dht_get_peers_alert):
-            self._get_peers_seen[(index, _hex(alert.info_hash))] += 1
         elif isinstance(alert, lt.dht_stats_alert):
             self._stats_serial[index] += 1
             self._stats[index] = (self._stats_serial[index], list(alert.routing_table),
@@ -469,10 +408,5 @@ class LtDhtNetwork:
             self._live_serial[index] += 1
             nodes = [(_hex(node["nid"]), _endpoint(node["endpoint"])) for node in alert.nodes]
             self._live[index] = (self._live_serial[index], _hex(alert.node_id), nodes)
-        elif isinstance(alert, lt.dht_pkt_alert):
-            # the binding exposes only pkt_buf; message() names the direction and the node
-            self._pkts[index].append((alert.message(), bytes(alert.pkt_buf)))
-        elif isinstance(alert, lt.dht_log_alert):
-            self._logs[index].append(alert.message())
         elif alert.category() & lt.alert_category.error:
             self._errors[index].append(f"{type(alert).__name__}: {alert.message()}")
