@@ -1,12 +1,19 @@
 // librats_dht_bench: KRPC encode and decode rates (bencode + validation, no I/O) for the two
-// most frequent DHT packets, a ping query and a get_peers response carrying 8 IPv4 nodes, and
-// the routing table's insert and closest-8 rates. Buffers, the bencode document and the message
-// are reused across iterations, as a node does.
+// most frequent DHT packets, a ping query and a get_peers response carrying 8 IPv4 nodes; the
+// routing table's insert and closest-8 rates; queries a node answers per second; and whole
+// simulated networks of 1,000 and 10,000 nodes (tests/dht/simulation.hpp: every node joins,
+// then random lookups), reporting lookup success, RPCs per lookup and memory. Buffers, the
+// bencode document and the message are reused across iterations, as a node does.
 
+#include "dht/simulation.hpp"
+
+#include <librats/dht/engine.hpp>
 #include <librats/dht/krpc.hpp>
 #include <librats/dht/routing_table.hpp>
 
 #include <benchmark/benchmark.h>
+
+#include <sys/resource.h>
 
 #include <chrono>
 #include <random>
@@ -126,6 +133,63 @@ void BM_routing_table_closest8(benchmark::State& state) {
     state.counters["nodes"] = static_cast<double>(table.size());
 }
 BENCHMARK(BM_routing_table_closest8)->Arg(1000)->Arg(100000);
+
+// A full node answering queries from many addresses: decode, rate limit, routing-table update,
+// reply encoding. get_peers replies carry a token (HMAC-SHA-256) and 8 nodes.
+void answer(benchmark::State& state, const krpc::query& q) {
+    engine_options options;
+    options.queries_per_second = 1e9;
+    options.query_burst = 1e9;
+    options.max_rate_limited_sources = 1 << 20;
+    std::int64_t replies = 0;
+    engine node(filled(0x80), options, 1, [&](const asio::ip::udp::endpoint&, std::string_view) { ++replies; }, bench_now);
+    std::mt19937 rng(3);
+    for (unsigned i = 0; i < 2000; ++i) {
+        std::string packet;
+        krpc::query hello{random_id(rng), krpc::ping_args{}};
+        krpc::encode_query(packet, envelope, hello);
+        node.receive({asio::ip::address_v4(0x0b000000u + i), 6881}, packet, bench_now);
+    }
+    std::string packet;
+    krpc::encode_query(packet, envelope, q);
+    replies = 0;
+    unsigned i = 0;
+    for (auto _ : state) node.receive({asio::ip::address_v4(0x0c000000u + (++i & 0xfff)), 6881}, packet, bench_now);
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+    if (replies < state.iterations()) state.SkipWithError("queries went unanswered");
+}
+void BM_engine_answer_ping(benchmark::State& state) { answer(state, ping()); }
+void BM_engine_answer_get_peers(benchmark::State& state) {
+    answer(state, krpc::query{filled(1), krpc::get_peers_args{filled(0x42), {}}});
+}
+BENCHMARK(BM_engine_answer_ping);
+BENCHMARK(BM_engine_answer_get_peers);
+
+long max_rss_kib() {
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    return usage.ru_maxrss;
+}
+
+// The targets at 10,000 nodes: >= 99.9 % of lookups succeed, median <= 25 RPCs each.
+void BM_dht_simulation(benchmark::State& state) {
+    const auto nodes = static_cast<std::size_t>(state.range(0));
+    const long rss_before = max_rss_kib();
+    librats::dht::sim::report r;
+    for (auto _ : state) r = librats::dht::sim::simulate(nodes, 2000, 500);
+    state.counters["find_node_success_pct"] = 100 * r.success_rate();
+    state.counters["get_peers_success_pct"] = 100 * r.peer_success_rate();
+    state.counters["median_rpcs_find_node"] = r.median_queries;
+    state.counters["median_rpcs_get_peers"] = r.median_peer_queries;
+    state.counters["joined"] = static_cast<double>(r.joined);
+    state.counters["mean_table_nodes"] = r.mean_table_size;
+    state.counters["virtual_s"] = std::chrono::duration<double>(r.virtual_time).count();
+    state.counters["packets"] = static_cast<double>(r.packets);
+    // Peak-RSS growth over the run, per node: an upper bound of a node's footprint here.
+    state.counters["peak_rss_growth_per_node_bytes"] =
+        static_cast<double>(max_rss_kib() - rss_before) * 1024.0 / static_cast<double>(nodes);
+}
+BENCHMARK(BM_dht_simulation)->Arg(1000)->Arg(10000)->Iterations(1)->Unit(benchmark::kSecond);
 
 }  // namespace
 
