@@ -156,6 +156,22 @@ TEST(DhtModule, NoBootstrapNodeMeansThePublicRoutersOnlyWhenAllowed) {
     EXPECT_EQ(d.bootstrap_nodes(), (std::vector<std::pair<std::string, std::uint16_t>>{{"127.0.0.1", 7000}}));
 }
 
+TEST(DhtModule, SavedNodesRejoinWithoutBootstrapNodes) {
+    dht_clients net(3);
+    ASSERT_NO_FATAL_FAILURE(net.start());
+    ASSERT_TRUE(wait_until([&] { return dht_of(net[2]).good_nodes().size() == 2; }, 10s));
+    const auto saved = dht_of(net[2]).good_nodes();
+
+    RatsClient rejoining(0, 10, "127.0.0.1");
+    rejoining.set_log_level(LogLevel::WARN);
+    dht_of(rejoining).set_settings(quick_settings());  // no bootstrap node, no public routers
+    dht_of(rejoining).set_saved_nodes(saved);
+    ASSERT_TRUE(rejoining.start());
+    ASSERT_TRUE(rejoining.start_dht_discovery(0));
+    EXPECT_TRUE(wait_until([&] { return rejoining.get_dht_routing_table_size() >= 3; }, 10s))
+        << rejoining.get_dht_routing_table_size();
+}
+
 // ---- a hundred nodes over UDP
 
 TEST(DhtUdp, HundredNodesOnLoopbackLookEachOtherUp) {
@@ -207,6 +223,51 @@ TEST(DhtUdp, HundredNodesOnLoopbackLookEachOtherUp) {
         n->close();
     }
     io.run_for(100ms);
+}
+
+TEST(DhtUdp, GarbageOnTheSocketIsDroppedAndTheNodeKeepsAnswering) {
+    asio::io_context io;
+    const auto loopback = asio::ip::make_address("127.0.0.1");
+    auto target = dht::udp_node::create(io.get_executor(), dht::info_hash_of("target"), {}, 1);
+    ASSERT_FALSE(target->open({loopback, 0}));
+    target->start();
+
+    asio::ip::udp::socket attacker(io, asio::ip::udp::endpoint(loopback, 0));
+    std::mt19937 rng(9);
+    const std::string valid_ping = "d1:ad2:id20:abcdefghij0123456789e1:q4:ping1:t2:aa1:y1:qe";
+    std::vector<std::string> junk{"", "d", "i1e", std::string(60000, 'd'), valid_ping.substr(0, 30),
+                                  "d1:rd2:id20:abcdefghij0123456789e1:t2:zz1:y1:re"};
+    for (int i = 0; i < 200; ++i) {
+        std::string random(rng() % 300, '\0');
+        for (auto& c : random) c = static_cast<char>(rng());
+        junk.push_back(random);
+    }
+    // One at a time, each read before the next is sent: loopback drops datagrams when the
+    // receive buffer is full, and this test counts them.
+    for (const auto& packet : junk) {
+        const auto before = target->dht().statistics().packets_received;
+        attacker.send_to(asio::buffer(packet), target->local_endpoint());
+        const auto end = std::chrono::steady_clock::now() + 2s;
+        while (target->dht().statistics().packets_received == before && std::chrono::steady_clock::now() < end)
+            io.run_for(1ms);
+    }
+    const auto& stats = target->dht().statistics();
+    EXPECT_EQ(stats.packets_received, junk.size());
+    EXPECT_GE(stats.malformed_packets + stats.unknown_transactions, junk.size() - 1);
+
+    // Still a working node: another one joins through it.
+    auto other = dht::udp_node::create(io.get_executor(), dht::info_hash_of("other"), {}, 2);
+    ASSERT_FALSE(other->open({loopback, 0}));
+    other->start();
+    bool joined = false;
+    other->bootstrap({target->local_endpoint()}, [&](const dht::lookup_result& r) { joined = r.responses == 1; });
+    const auto end = std::chrono::steady_clock::now() + 5s;
+    while (!joined && std::chrono::steady_clock::now() < end) io.run_for(10ms);
+    EXPECT_TRUE(joined);
+    EXPECT_EQ(target->dht().table().size(), 1u);
+    target->close();
+    other->close();
+    io.run_for(50ms);
 }
 
 }  // namespace
