@@ -2641,10 +2641,10 @@ private:
         auto* l = find_lookup(id);
         if (!l || l->announcing) return;
         for (const auto& c : l->state.next()) {
-            if (l->what == purpose::find_node || l->what == purpose::refresh)
-                send_query(c.endpoint, c.id, krpc::find_node_args{l->state.target(), {}}, id, now);
-            else
-                send_query(c.endpoint, c.id, krpc::get_peers_args{l->state.target(), {}}, id, now);
+            const bool sent = l->what == purpose::find_node || l->what == purpose::refresh
+                                  ? send_query(c.endpoint, c.id, krpc::find_node_args{l->state.target(), {}}, id, now)
+                                  : send_query(c.endpoint, c.id, krpc::get_peers_args{l->state.target(), {}}, id, now);
+            if (!sent) l->state.failed(c.endpoint, false);  // too many queries in flight
         }
         if (!l->state.done()) return;
         if (l->what == purpose::announce) return start_announces(*l, now);
@@ -3269,6 +3269,7 @@ public:
 
     void disable() {
         std::lock_guard<std::mutex> lock(mutex_);
+        if (node_ && executor_) asio::post(*executor_, [node = node_] { node->close(); });
         shut_down();
     }
 
@@ -3314,6 +3315,7 @@ public:
     void stop() {
         if (round_timer_) round_timer_->cancel();
         std::lock_guard<std::mutex> lock(mutex_);
+        if (node_) node_->close();  // on the strand: no handler of the node runs after this
         shut_down();
         executor_.reset();
     }
@@ -3329,12 +3331,12 @@ private:
         return public_dht_routers();
     }
 
+    // The node is closed (or its closing posted) by the caller. A pending round timer sees the new
+    // generation and ends (it fires within a second).
     void shut_down() {
         ++generation_;
         running_ = false;
         table_size_ = 0;
-        // A pending round timer sees the new generation and ends (it fires within a second).
-        if (node_ && executor_) asio::post(*executor_, [node = node_] { node->close(); });
         node_.reset();
     }
 

@@ -310,6 +310,25 @@ TEST(DhtEngine, UnansweredQueriesTimeOut) {
     EXPECT_EQ(h.dht.statistics().timeouts, 1u);
 }
 
+TEST(DhtEngine, ALookupEndsEvenWhenTheQueryTableIsFull) {
+    engine_options o;
+    o.max_transactions = 2;
+    harness h(o);
+    std::vector<node_contact> nodes;
+    for (std::uint8_t i = 0; i < 8; ++i)
+        nodes.push_back({id_filled(static_cast<std::uint8_t>(0x10 * i + 1)), udp("10.0.5.1", static_cast<std::uint16_t>(5000 + i))});
+    h.dht.import_nodes(nodes, t0);
+    bool done = false;
+    h.dht.find_node(id_filled(0x33), t0, [&](const lookup_result& r) {
+        done = true;
+        EXPECT_TRUE(r.nodes.empty());
+    });
+    EXPECT_EQ(h.sent.size(), 2u);
+    for (int s = 1; s <= 60 && !done; ++s) h.dht.tick(t0 + std::chrono::seconds(s));
+    EXPECT_TRUE(done);
+    EXPECT_EQ(h.dht.active_lookups(), 0u);
+}
+
 TEST(DhtEngine, ReadOnlyNodesAskWithRoAndAnswerNothing) {
     engine_options o;
     o.read_only = true;

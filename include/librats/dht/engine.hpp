@@ -442,10 +442,10 @@ private:
         auto* l = find_lookup(id);
         if (!l || l->announcing) return;
         for (const auto& c : l->state.next()) {
-            if (l->what == purpose::find_node || l->what == purpose::refresh)
-                send_query(c.endpoint, c.id, krpc::find_node_args{l->state.target(), {}}, id, now);
-            else
-                send_query(c.endpoint, c.id, krpc::get_peers_args{l->state.target(), {}}, id, now);
+            const bool sent = l->what == purpose::find_node || l->what == purpose::refresh
+                                  ? send_query(c.endpoint, c.id, krpc::find_node_args{l->state.target(), {}}, id, now)
+                                  : send_query(c.endpoint, c.id, krpc::get_peers_args{l->state.target(), {}}, id, now);
+            if (!sent) l->state.failed(c.endpoint, false);  // too many queries in flight
         }
         if (!l->state.done()) return;
         if (l->what == purpose::announce) return start_announces(*l, now);

@@ -138,6 +138,7 @@ public:
 
     void disable() {
         std::lock_guard<std::mutex> lock(mutex_);
+        if (node_ && executor_) asio::post(*executor_, [node = node_] { node->close(); });
         shut_down();
     }
 
@@ -183,6 +184,7 @@ public:
     void stop() {
         if (round_timer_) round_timer_->cancel();
         std::lock_guard<std::mutex> lock(mutex_);
+        if (node_) node_->close();  // on the strand: no handler of the node runs after this
         shut_down();
         executor_.reset();
     }
@@ -198,12 +200,12 @@ private:
         return public_dht_routers();
     }
 
+    // The node is closed (or its closing posted) by the caller. A pending round timer sees the new
+    // generation and ends (it fires within a second).
     void shut_down() {
         ++generation_;
         running_ = false;
         table_size_ = 0;
-        // A pending round timer sees the new generation and ends (it fires within a second).
-        if (node_ && executor_) asio::post(*executor_, [node = node_] { node->close(); });
         node_.reset();
     }
 
