@@ -2811,6 +2811,8 @@ public:
     std::error_code open(const asio::ip::udp::endpoint& bind) {
         std::error_code ec;
         socket_.open(bind.protocol(), ec);
+        // An IPv6 node serves the IPv6 DHT only (BEP 32): no IPv4-mapped peers on it.
+        if (!ec && bind.address().is_v6()) socket_.set_option(asio::ip::v6_only(true), ec);
         if (!ec) socket_.bind(bind, ec);
         if (!ec) socket_.non_blocking(true, ec);
         if (ec) socket_.close();
