@@ -65,10 +65,11 @@ enum class errc {
     krpc_bad_port,
     krpc_bad_token,
     krpc_bad_error,
+    ignored_address,
 };
 
 // The highest errc value: a goodbye code above it comes from a newer peer.
-inline constexpr int errc_last = static_cast<int>(errc::krpc_bad_error);
+inline constexpr int errc_last = static_cast<int>(errc::ignored_address);
 
 namespace detail {
 
@@ -135,6 +136,7 @@ public:
         case errc::krpc_bad_port: return "KRPC: port out of range";
         case errc::krpc_bad_token: return "KRPC: token empty or too long";
         case errc::krpc_bad_error: return "KRPC: malformed error list";
+        case errc::ignored_address: return "address is on the ignore list (our own address)";
         }
         return "unknown librats error";
     }

@@ -190,6 +190,11 @@ public:
     std::optional<peer_info> find_peer(const std::string& peer_id) const { return impl_->find_peer(peer_id); }
     std::size_t max_peers() const noexcept { return impl_->max_peers(); }
     void set_max_peers(std::size_t n) noexcept { impl_->set_max_peers(n); }
+    // Dialing an ignored host (an IP literal or a name, as given to connect) fails with
+    // errc::ignored_address; RatsClient ignores the public address STUN reports.
+    void ignore_host(const std::string& host) { impl_->ignore_host(host); }
+    bool is_ignored(const std::string& host) const { return impl_->is_ignored(host); }
+    std::vector<std::string> ignored_hosts() const { return impl_->ignored_hosts(); }
     node_statistics statistics() const noexcept { return impl_->statistics(); }
 
     logger& log() noexcept { return impl_->mutable_log(); }

@@ -225,10 +225,11 @@ enum class errc {
     krpc_bad_port,
     krpc_bad_token,
     krpc_bad_error,
+    ignored_address,
 };
 
 // The highest errc value: a goodbye code above it comes from a newer peer.
-inline constexpr int errc_last = static_cast<int>(errc::krpc_bad_error);
+inline constexpr int errc_last = static_cast<int>(errc::ignored_address);
 
 namespace detail {
 
@@ -295,6 +296,7 @@ public:
         case errc::krpc_bad_port: return "KRPC: port out of range";
         case errc::krpc_bad_token: return "KRPC: token empty or too long";
         case errc::krpc_bad_error: return "KRPC: malformed error list";
+        case errc::ignored_address: return "address is on the ignore list (our own address)";
         }
         return "unknown librats error";
     }
@@ -5275,6 +5277,7 @@ private:
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -5514,6 +5517,20 @@ public:
 
     std::size_t max_peers() const noexcept { return max_peers_; }
     void set_max_peers(std::size_t n) noexcept { max_peers_ = n; }
+
+    // Hosts never dialed (our own public address, learned by STUN): connects fail at once.
+    void ignore_host(const std::string& host) {
+        std::lock_guard<std::mutex> lock(ignored_mutex_);
+        ignored_hosts_.insert(host);
+    }
+    bool is_ignored(const std::string& host) const {
+        std::lock_guard<std::mutex> lock(ignored_mutex_);
+        return ignored_hosts_.count(host) > 0;
+    }
+    std::vector<std::string> ignored_hosts() const {
+        std::lock_guard<std::mutex> lock(ignored_mutex_);
+        return {ignored_hosts_.begin(), ignored_hosts_.end()};
+    }
 
     node_statistics statistics() const noexcept {
         node_statistics s;
@@ -5801,6 +5818,7 @@ private:
                     std::string expected_peer_id = {}) {
         if (stopping_ || !running_) return done(errc::not_running, {});
         if (peer_count() >= max_peers_) return done(errc::max_peers_reached, {});
+        if (is_ignored(host)) return done(errc::ignored_address, {});
         counters_.connections_initiated++;
         auto attempt = std::make_shared<connect_attempt>();
         attempt->handler = std::move(done);
@@ -5867,6 +5885,8 @@ private:
     std::mt19937_64 rng_;
 
     mutable std::mutex peers_mutex_;
+    mutable std::mutex ignored_mutex_;
+    std::set<std::string> ignored_hosts_;
     // Weak: a session is kept alive by its own pending operations, so that dropping the node
     // and its io_context frees everything even if the stop never ran.
     std::unordered_map<std::string, std::weak_ptr<session_type>> peers_;
@@ -6053,6 +6073,11 @@ public:
     std::optional<peer_info> find_peer(const std::string& peer_id) const { return impl_->find_peer(peer_id); }
     std::size_t max_peers() const noexcept { return impl_->max_peers(); }
     void set_max_peers(std::size_t n) noexcept { impl_->set_max_peers(n); }
+    // Dialing an ignored host (an IP literal or a name, as given to connect) fails with
+    // errc::ignored_address; RatsClient ignores the public address STUN reports.
+    void ignore_host(const std::string& host) { impl_->ignore_host(host); }
+    bool is_ignored(const std::string& host) const { return impl_->is_ignored(host); }
+    std::vector<std::string> ignored_hosts() const { return impl_->ignored_hosts(); }
     node_statistics statistics() const noexcept { return impl_->statistics(); }
 
     logger& log() noexcept { return impl_->mutable_log(); }

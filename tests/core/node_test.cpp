@@ -312,6 +312,25 @@ TEST(NodeTest, MaxPeersRefusesTheNextPeerWithAClearError) {
     EXPECT_EQ(out.get().first, make_error_code(errc::max_peers_reached));
 }
 
+TEST(NodeTest, IgnoredHostsAreNeverDialed) {
+    io_thread io;
+    tcp_node a(io.executor(), loopback_options());
+    tcp_node b(io.executor(), loopback_options());
+    a.start();
+    b.start();
+    b.ignore_host("127.0.0.1");
+    EXPECT_TRUE(b.is_ignored("127.0.0.1"));
+    EXPECT_EQ(b.ignored_hosts(), std::vector<std::string>{"127.0.0.1"});
+    auto refused = b.async_connect("127.0.0.1", a.listen_port(), test::error_and_value_future);
+    ASSERT_EQ(refused.wait_for(5s), std::future_status::ready);
+    EXPECT_EQ(refused.get().first, make_error_code(errc::ignored_address));
+    EXPECT_EQ(a.statistics().connections_accepted, 0u);
+    // Only that host: the same node by another name still connects.
+    auto other = b.async_connect("localhost", a.listen_port(), test::error_and_value_future);
+    ASSERT_EQ(other.wait_for(5s), std::future_status::ready);
+    EXPECT_FALSE(other.get().first);
+}
+
 TEST(NodeTest, SelfConnectionIsDetectedAndDropped) {
     io_thread io;
     tcp_node a(io.executor(), loopback_options());

@@ -32,6 +32,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -271,6 +272,20 @@ public:
 
     std::size_t max_peers() const noexcept { return max_peers_; }
     void set_max_peers(std::size_t n) noexcept { max_peers_ = n; }
+
+    // Hosts never dialed (our own public address, learned by STUN): connects fail at once.
+    void ignore_host(const std::string& host) {
+        std::lock_guard<std::mutex> lock(ignored_mutex_);
+        ignored_hosts_.insert(host);
+    }
+    bool is_ignored(const std::string& host) const {
+        std::lock_guard<std::mutex> lock(ignored_mutex_);
+        return ignored_hosts_.count(host) > 0;
+    }
+    std::vector<std::string> ignored_hosts() const {
+        std::lock_guard<std::mutex> lock(ignored_mutex_);
+        return {ignored_hosts_.begin(), ignored_hosts_.end()};
+    }
 
     node_statistics statistics() const noexcept {
         node_statistics s;
@@ -558,6 +573,7 @@ private:
                     std::string expected_peer_id = {}) {
         if (stopping_ || !running_) return done(errc::not_running, {});
         if (peer_count() >= max_peers_) return done(errc::max_peers_reached, {});
+        if (is_ignored(host)) return done(errc::ignored_address, {});
         counters_.connections_initiated++;
         auto attempt = std::make_shared<connect_attempt>();
         attempt->handler = std::move(done);
@@ -624,6 +640,8 @@ private:
     std::mt19937_64 rng_;
 
     mutable std::mutex peers_mutex_;
+    mutable std::mutex ignored_mutex_;
+    std::set<std::string> ignored_hosts_;
     // Weak: a session is kept alive by its own pending operations, so that dropping the node
     // and its io_context frees everything even if the stop never ran.
     std::unordered_map<std::string, std::weak_ptr<session_type>> peers_;
