@@ -104,6 +104,14 @@ def txt_dict(raw_items):
     return result
 
 
+def scoped_addresses(info):
+    """Addresses with %scope for IPv6 link-local ones (0.47.3 has parsed_scoped_addresses)."""
+    try:
+        return info.parsed_scoped_addresses()
+    except AttributeError:
+        return info.parsed_addresses()
+
+
 def parse_kv(items):
     props = {}
     for item in items:
@@ -219,7 +227,8 @@ def browse(args, runner):
             return
         raw = parse_txt_raw(info.text or b"")
         emit("added", change=change, name=info.name, type=type_, port=info.port,
-             addresses=info.parsed_addresses(), txt=txt_dict(raw), txt_raw=raw,
+             addresses=info.parsed_addresses(), scoped_addresses=scoped_addresses(info),
+             txt=txt_dict(raw), txt_raw=raw,
              server=info.server, priority=info.priority, weight=info.weight)
 
     class Listener(ServiceListener):
