@@ -8,6 +8,7 @@
 #include <librats/config.hpp>
 #include <librats/detail/address.hpp>
 #include <librats/discovery/dht.hpp>
+#include <librats/discovery/stun.hpp>
 #include <librats/detail/handler_slot.hpp>
 #include <librats/log.hpp>
 #include <librats/node.hpp>
@@ -294,6 +295,45 @@ public:
         return dht_module().announce(content_hash, port);
     }
 
+    // ---- STUN (the composition needs a stun_discovery module, as librats::node has)
+
+    // Asks stun_server, then any add_stun_server() ones, for our public address; blocks until
+    // one answers or all fail (RFC 8489 retransmissions: up to 39.5 s per server by default).
+    // On success the address is kept (get_public_ip) and put on the ignore list, so that
+    // discovery never dials this node. Not from a callback: the network thread would wait on itself.
+    bool discover_and_ignore_public_ip(const std::string& stun_server = "stun.l.google.com", int stun_port = 19302) {
+        if (stun_port <= 0 || stun_port > 65535) return false;
+        if (node_.running_in_this_thread()) {
+            node_.log().error("discover_and_ignore_public_ip: called on the network thread, which it would block");
+            return false;
+        }
+        auto result = std::make_shared<std::promise<std::error_code>>();
+        auto done = result->get_future();
+        if (!module<stun_discovery>().discover(stun::server_address{stun_server, static_cast<std::uint16_t>(stun_port)},
+                                              [result](std::error_code ec, const asio::ip::udp::endpoint&) {
+                                                  result->set_value(ec);
+                                              }))
+            return false;
+        while (done.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready)
+            if (!node_.is_running()) return false;
+        if (done.get()) return false;
+        node_.ignore_host(get_public_ip());
+        return true;
+    }
+    void add_stun_server(const std::string& host, int port) {
+        if (port > 0 && port <= 65535) module<stun_discovery>().add_server(host, static_cast<std::uint16_t>(port));
+    }
+    // The bare IP ("" before a discovery succeeded).
+    std::string get_public_ip() const {
+        const auto mapped = module<stun_discovery>().public_address();
+        return mapped ? mapped->address().to_string() : std::string();
+    }
+    // "ip:port" ("[ip]:port" for IPv6) of the discovery's socket as the server saw it, or "".
+    std::string get_public_address() const {
+        const auto mapped = module<stun_discovery>().public_address();
+        return mapped ? detail::format_endpoint(mapped->address(), mapped->port()) : std::string();
+    }
+
     // ---- encryption (Noise XX, on by default). The key is the node's static X25519 private key,
     // 64 hex digits; the peer ID is derived from its public half, so changing the key changes
     // the peer ID, and is refused while the client runs.
@@ -389,17 +429,22 @@ private:
         : std::true_type {};
     static constexpr bool has_switchable_encryption = switchable_encryption<typename Node::crypto_type>::value;
 
-    static constexpr bool has_dht = Node::template has_module<dht_discovery>;
-    dht_discovery& dht_module() {
-        static_assert(has_dht, "RatsClient: DHT calls need a dht_discovery module in the node's composition");
-        return node_.template get<dht_discovery>();
+    template <class Module>
+    Module& module() {
+        static_assert(Node::template has_module<Module>,
+                      "RatsClient: this call needs the discovery module in the node's composition");
+        return node_.template get<Module>();
     }
-    const dht_discovery& dht_module() const {
-        static_assert(has_dht, "RatsClient: DHT calls need a dht_discovery module in the node's composition");
-        return node_.template get<dht_discovery>();
+    template <class Module>
+    const Module& module() const {
+        static_assert(Node::template has_module<Module>,
+                      "RatsClient: this call needs the discovery module in the node's composition");
+        return node_.template get<Module>();
     }
+    dht_discovery& dht_module() { return module<dht_discovery>(); }
+    const dht_discovery& dht_module() const { return module<dht_discovery>(); }
     bool dht_running() const {
-        if constexpr (has_dht) return dht_module().running();
+        if constexpr (Node::template has_module<dht_discovery>) return dht_module().running();
         return false;
     }
 

@@ -7,6 +7,7 @@
 //   librats::RatsClient  the seed API over librats::node, with its own network thread
 //   librats::memory_transport  an in-process network with fault injection, for tests
 //   librats::dht_discovery  the mainline DHT (BEP 5) as a discovery module; librats::dht::... its parts
+//   librats::stun_discovery our public address from STUN servers (RFC 8489); librats::stun::... its parts
 //
 // Compose your own with basic_node<Transport, Crypto, Discovery...> (librats/node.hpp).
 
@@ -17,23 +18,28 @@
 #include <librats/dht/bencode.hpp>
 #include <librats/dht/engine.hpp>
 #include <librats/dht/info_hash.hpp>
-#include <librats/dht/udp_node.hpp>
 #include <librats/dht/krpc.hpp>
 #include <librats/dht/node_id.hpp>
 #include <librats/dht/routing_table.hpp>
+#include <librats/dht/udp_node.hpp>
 #include <librats/discovery/dht.hpp>
 #include <librats/discovery/static_peers.hpp>
+#include <librats/discovery/stun.hpp>
 #include <librats/error.hpp>
 #include <librats/log.hpp>
 #include <librats/node.hpp>
 #include <librats/peer_info.hpp>
+#include <librats/stun/client.hpp>
+#include <librats/stun/error.hpp>
+#include <librats/stun/message.hpp>
+#include <librats/stun/transaction.hpp>
 #include <librats/test/memory_transport.hpp>
 #include <librats/transport/tcp.hpp>
 #include <librats/version.hpp>
 
 namespace librats {
 
-using node = basic_node<tcp_transport, noise_xx<>, static_peers, dht_discovery>;
+using node = basic_node<tcp_transport, noise_xx<>, static_peers, dht_discovery, stun_discovery>;
 using RatsClient = basic_rats_client<node>;
 
 }  // namespace librats

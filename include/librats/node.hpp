@@ -98,6 +98,8 @@ public:
     std::uint16_t listen_port() const noexcept { return impl_->listen_port(); }
     std::string peer_id() const { return impl_->local_peer_id(); }
     executor_type get_executor() const { return impl_->strand(); }
+    // True inside the node's handlers (and the callbacks they run).
+    bool running_in_this_thread() const noexcept { return impl_->strand().running_in_this_thread(); }
 
     // ---- connections
 

@@ -9,6 +9,7 @@
 //   librats::RatsClient  the seed API over librats::node, with its own network thread
 //   librats::memory_transport  an in-process network with fault injection, for tests
 //   librats::dht_discovery  the mainline DHT (BEP 5) as a discovery module; librats::dht::... its parts
+//   librats::stun_discovery our public address from STUN servers (RFC 8489); librats::stun::... its parts
 //
 // Compose your own with basic_node<Transport, Crypto, Discovery...> (librats/node.hpp).
 
@@ -2786,6 +2787,7 @@ inline node_id info_hash_of(std::string_view key) {
 #include <asio/any_io_executor.hpp>
 #include <asio/buffer.hpp>
 #include <asio/ip/udp.hpp>
+#include <asio/ip/v6_only.hpp>
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
 
@@ -3286,7 +3288,7 @@ public:
         return with_node([hash = dht::info_hash_of(key), done = std::move(done)](dht::udp_node& node) mutable {
             node.get_peers(hash, [done = std::move(done)](const dht::lookup_result& r) {
                 std::vector<std::string> peers;
-                for (const auto& p : r.peers) peers.push_back(format(p.address(), p.port()));
+                for (const auto& p : r.peers) peers.push_back(detail::format_endpoint(p.address(), p.port()));
                 if (done) done(peers);
             });
         });
@@ -3325,10 +3327,6 @@ public:
     }
 
 private:
-    static std::string format(const asio::ip::address& a, std::uint16_t port) {
-        return a.is_v6() ? '[' + a.to_string() + "]:" + std::to_string(port) : a.to_string() + ':' + std::to_string(port);
-    }
-
     // Under mutex_.
     std::vector<std::pair<std::string, std::uint16_t>> seeds() const {
         if (!bootstrap_.empty() || !settings_.use_public_routers) return bootstrap_;
@@ -3459,7 +3457,7 @@ private:
         auto& known = dialed_[peer];
         if (known.dialing || (!known.peer_id.empty() && is_connected_(known.peer_id))) return;
         known.dialing = true;
-        log_->debug("DHT: dialing discovered peer ", format(a, peer.port()));
+        log_->debug("DHT: dialing discovered peer ", detail::format_endpoint(a, peer.port()));
         connect_(a.to_string(), peer.port(), [this, peer](std::error_code ec, const std::string& peer_id) {
             auto& known = dialed_[peer];
             known.dialing = false;
@@ -3504,6 +3502,1025 @@ private:
 
 #endif
 // ---- end <librats/discovery/dht.hpp>
+// ---- begin <librats/discovery/stun.hpp>
+#ifndef LIBRATS_DISCOVERY_STUN_HPP
+#define LIBRATS_DISCOVERY_STUN_HPP
+
+// STUN (RFC 8489) as a Discovery module: on request it asks STUN servers for our public
+// address (stun::stun_client, one UDP socket per discovery) and remembers the answer. It finds
+// no peers itself: RatsClient puts the public IP on the node's ignore list so that discovery
+// never dials us. Nothing is sent unless discover() is called.
+
+// ---- begin <librats/stun/client.hpp>
+#ifndef LIBRATS_STUN_CLIENT_HPP
+#define LIBRATS_STUN_CLIENT_HPP
+
+// Asks STUN servers which address and port a NAT maps our UDP socket to (RFC 8489 Binding).
+// The client owns one socket (IPv4 or IPv6, as bound) and tries the servers in turn: a server
+// that does not resolve in time, times out (transaction.hpp) or answers with an error hands over
+// to the next; the first mapped address wins. A discovery therefore ends within, per server,
+// resolve_timeout plus the transaction's time (39.5 s by default).
+//
+// Everything but open() runs on the executor given (a strand, or one thread). Handlers are
+// posted to it, never run inside the call that completes them.
+
+// ---- begin <librats/stun/error.hpp>
+#ifndef LIBRATS_STUN_ERROR_HPP
+#define LIBRATS_STUN_ERROR_HPP
+
+// Errors of the STUN codec (RFC 8489 §5, §14), of a client transaction and of discovery.
+
+#include <string>
+#include <system_error>
+
+namespace librats::stun {
+
+enum class errc {
+    truncated_header = 1,
+    not_stun,
+    bad_magic_cookie,
+    bad_message_length,
+    length_mismatch,
+    attribute_past_end,
+    bad_attribute_length,
+    bad_address_family,
+    bad_error_code,
+    bad_fingerprint,
+    fingerprint_not_last,
+    unknown_required_attribute,
+    missing_mapped_address,
+    error_response,
+    timed_out,
+    resolve_timed_out,
+    no_usable_address,
+    no_servers,
+    not_open,
+    discovery_in_progress,
+};
+
+namespace detail {
+
+class error_category_impl final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "librats.stun"; }
+
+    std::string message(int value) const override {
+        switch (static_cast<errc>(value)) {
+        case errc::truncated_header: return "STUN: datagram shorter than the 20-byte header";
+        case errc::not_stun: return "STUN: first two bits of the message are not zero";
+        case errc::bad_magic_cookie: return "STUN: wrong magic cookie";
+        case errc::bad_message_length: return "STUN: message length is not a multiple of 4";
+        case errc::length_mismatch: return "STUN: message length does not match the datagram size";
+        case errc::attribute_past_end: return "STUN: attribute runs past the end of the message";
+        case errc::bad_attribute_length: return "STUN: attribute has a length invalid for its type";
+        case errc::bad_address_family: return "STUN: address attribute with an unknown family";
+        case errc::bad_error_code: return "STUN: ERROR-CODE class or number out of range";
+        case errc::bad_fingerprint: return "STUN: FINGERPRINT does not match the message";
+        case errc::fingerprint_not_last: return "STUN: attribute after FINGERPRINT";
+        case errc::unknown_required_attribute: return "STUN: unknown comprehension-required attribute";
+        case errc::missing_mapped_address: return "STUN: success response without a mapped address";
+        case errc::error_response: return "STUN: server answered with an error response";
+        case errc::timed_out: return "STUN: transaction timed out";
+        case errc::resolve_timed_out: return "STUN: resolving the server timed out";
+        case errc::no_usable_address: return "STUN: server has no address of the socket's family";
+        case errc::no_servers: return "STUN: no servers to ask";
+        case errc::not_open: return "STUN: client socket is not open";
+        case errc::discovery_in_progress: return "STUN: a discovery is already running";
+        }
+        return "unknown STUN error";
+    }
+};
+
+}  // namespace detail
+
+inline const std::error_category& error_category() noexcept {
+    static const detail::error_category_impl category;
+    return category;
+}
+
+inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), error_category()}; }
+
+}  // namespace librats::stun
+
+template <>
+struct std::is_error_code_enum<librats::stun::errc> : std::true_type {};
+
+#endif
+// ---- end <librats/stun/error.hpp>
+// ---- begin <librats/stun/message.hpp>
+#ifndef LIBRATS_STUN_MESSAGE_HPP
+#define LIBRATS_STUN_MESSAGE_HPP
+
+// STUN messages (RFC 8489 §5, §14): the header, and the attributes a Binding client and a
+// minimal Binding server need. Sans-I/O: bytes in, bytes out. A decoded message owns its
+// contents (text attributes are copied), so the packet may go once decode() returns.
+
+
+#include <asio/ip/address.hpp>
+#include <asio/ip/udp.hpp>
+
+#include <botan/hash.h>
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace librats::stun {
+
+inline constexpr std::size_t header_size = 20;
+inline constexpr std::size_t attribute_header_size = 4;
+inline constexpr std::uint32_t magic_cookie = 0x2112A442;
+// FINGERPRINT is the message's CRC-32 XORed with "STUN" (§14.7), so that it differs from the
+// CRC of protocols sharing the port.
+inline constexpr std::uint32_t fingerprint_xor = 0x5354554E;
+inline constexpr std::size_t fingerprint_attribute_size = attribute_header_size + 4;
+// USERNAME is under 513 bytes; SOFTWARE, REALM, NONCE and the reason phrase under 128
+// characters, 763 bytes (§14.3, §14.8, §14.9, §14.10).
+inline constexpr std::size_t max_username_size = 513;
+inline constexpr std::size_t max_text_size = 763;
+inline constexpr std::uint16_t binding = 0x001;
+
+using transaction_id = std::array<unsigned char, 12>;
+
+enum class message_class : std::uint8_t { request = 0, indication = 1, success_response = 2, error_response = 3 };
+
+// Attribute types (§18.3). An agent must understand every type below 0x8000 it receives or
+// reject the message; it skips unknown types from 0x8000 on.
+namespace attribute {
+inline constexpr std::uint16_t mapped_address = 0x0001;
+inline constexpr std::uint16_t username = 0x0006;
+inline constexpr std::uint16_t message_integrity = 0x0008;
+inline constexpr std::uint16_t error_code = 0x0009;
+inline constexpr std::uint16_t unknown_attributes = 0x000A;
+inline constexpr std::uint16_t realm = 0x0014;
+inline constexpr std::uint16_t nonce = 0x0015;
+inline constexpr std::uint16_t message_integrity_sha256 = 0x001C;
+inline constexpr std::uint16_t xor_mapped_address = 0x0020;
+inline constexpr std::uint16_t software = 0x8022;
+inline constexpr std::uint16_t fingerprint = 0x8028;
+
+inline constexpr bool comprehension_required(std::uint16_t type) noexcept { return type < 0x8000; }
+}  // namespace attribute
+
+// The message type interleaves the 12-bit method with the 2 class bits C0 (bit 4) and C1
+// (bit 8) (§5, figure 3).
+inline constexpr std::uint16_t message_type(std::uint16_t method, message_class cls) noexcept {
+    const auto c = static_cast<unsigned>(cls);
+    return static_cast<std::uint16_t>((method & 0x000Fu) | ((method & 0x0070u) << 1) | ((method & 0x0F80u) << 2) |
+                                      ((c & 1u) << 4) | ((c & 2u) << 7));
+}
+inline constexpr std::uint16_t method_of(std::uint16_t type) noexcept {
+    return static_cast<std::uint16_t>((type & 0x000Fu) | ((type & 0x00E0u) >> 1) | ((type & 0x3E00u) >> 2));
+}
+inline constexpr message_class class_of(std::uint16_t type) noexcept {
+    return static_cast<message_class>(((type >> 4) & 1u) | ((type >> 7) & 2u));
+}
+
+struct message_header {
+    std::uint16_t method = 0;
+    message_class cls = message_class::request;
+    std::uint16_t length = 0;  // of the attributes, after the header
+    transaction_id id{};
+};
+
+// ERROR-CODE: code is class * 100 + number, 300 to 699 (§14.8).
+struct error_status {
+    int code = 0;
+    std::string reason;
+};
+
+struct message {
+    message_header header;
+    std::optional<asio::ip::udp::endpoint> xor_mapped_address;
+    std::optional<asio::ip::udp::endpoint> mapped_address;
+    std::optional<error_status> error;
+    std::optional<std::string> software;
+    std::vector<std::uint16_t> unknown_attributes;     // UNKNOWN-ATTRIBUTES: types the peer did not know
+    std::vector<std::uint16_t> unrecognized_required;  // comprehension-required types we do not know
+    bool has_message_integrity = false;                // present; not verified (no credentials here)
+    bool has_fingerprint = false;                      // present, last and verified
+
+    // XOR-MAPPED-ADDRESS, else MAPPED-ADDRESS, which RFC 3489 servers send instead (§14.1).
+    std::optional<asio::ip::udp::endpoint> mapped() const { return xor_mapped_address ? xor_mapped_address : mapped_address; }
+};
+
+namespace detail {
+
+// The CRC-32 of ISO 3309 that FINGERPRINT uses, from Botan. One object per thread: create()
+// looks the algorithm up by name each time.
+inline std::uint32_t crc32(const unsigned char* data, std::size_t size) {
+    thread_local const std::unique_ptr<Botan::HashFunction> crc = Botan::HashFunction::create_or_throw("CRC32");
+    crc->update(data, size);
+    unsigned char digest[4];
+    crc->final(digest);
+    return librats::detail::get_u32(digest);  // Botan writes the CRC big-endian, as FINGERPRINT carries it
+}
+
+inline std::uint16_t xor_port(std::uint16_t port) noexcept { return static_cast<std::uint16_t>(port ^ (magic_cookie >> 16)); }
+
+// The XOR pad of an address: the cookie, then for IPv6 the transaction ID (§14.2).
+inline std::array<unsigned char, 16> address_pad(const transaction_id& id) noexcept {
+    std::array<unsigned char, 16> pad{};
+    librats::detail::put_u32(pad.data(), magic_cookie);
+    std::memcpy(pad.data() + 4, id.data(), id.size());
+    return pad;
+}
+
+// The value of MAPPED-ADDRESS or XOR-MAPPED-ADDRESS: reserved byte, family, port, address.
+inline std::error_code decode_address(const unsigned char* value, std::size_t size, bool xored, const transaction_id& id,
+                                      asio::ip::udp::endpoint& out) {
+    if (size < 4) return errc::bad_attribute_length;
+    const unsigned char family = value[1];
+    std::size_t address_size = 0;
+    if (family == 0x01) {
+        address_size = 4;
+    } else if (family == 0x02) {
+        address_size = 16;
+    } else {
+        return errc::bad_address_family;
+    }
+    if (size != 4 + address_size) return errc::bad_attribute_length;
+    std::uint16_t port = librats::detail::get_u16(value + 2);
+    std::array<unsigned char, 16> bytes{};
+    std::memcpy(bytes.data(), value + 4, address_size);
+    if (xored) {
+        port = xor_port(port);
+        const auto pad = address_pad(id);
+        for (std::size_t i = 0; i < address_size; ++i) bytes[i] ^= pad[i];
+    }
+    if (family == 0x01) {
+        asio::ip::address_v4::bytes_type v4;
+        std::memcpy(v4.data(), bytes.data(), v4.size());
+        out = {asio::ip::address_v4(v4), port};
+    } else {
+        asio::ip::address_v6::bytes_type v6;
+        std::memcpy(v6.data(), bytes.data(), v6.size());
+        out = {asio::ip::address_v6(v6), port};
+    }
+    return {};
+}
+
+inline std::error_code decode_error_code(const unsigned char* value, std::size_t size, error_status& out) {
+    if (size < 4 || size - 4 > max_text_size) return errc::bad_attribute_length;
+    const int error_class = value[2] & 0x07;
+    const int number = value[3];
+    if (error_class < 3 || error_class > 6 || number > 99) return errc::bad_error_code;
+    out.code = error_class * 100 + number;
+    out.reason.assign(reinterpret_cast<const char*>(value + 4), size - 4);
+    return {};
+}
+
+inline void reset(message& m) {
+    m.header = {};
+    m.xor_mapped_address.reset();
+    m.mapped_address.reset();
+    m.error.reset();
+    m.software.reset();
+    m.unknown_attributes.clear();  // clear() keeps the capacity of a reused message
+    m.unrecognized_required.clear();
+    m.has_message_integrity = false;
+    m.has_fingerprint = false;
+}
+
+}  // namespace detail
+
+// The 20-byte header, with the datagram's size checked against the length it announces.
+inline std::error_code decode_header(std::string_view packet, message_header& out) {
+    if (packet.size() < header_size) return errc::truncated_header;
+    const auto* bytes = reinterpret_cast<const unsigned char*>(packet.data());
+    const std::uint16_t type = librats::detail::get_u16(bytes);
+    if (type & 0xC000u) return errc::not_stun;
+    if (librats::detail::get_u32(bytes + 4) != magic_cookie) return errc::bad_magic_cookie;
+    const std::uint16_t length = librats::detail::get_u16(bytes + 2);
+    if (length % 4 != 0) return errc::bad_message_length;
+    if (header_size + length != packet.size()) return errc::length_mismatch;
+    out.method = method_of(type);
+    out.cls = class_of(type);
+    out.length = length;
+    std::memcpy(out.id.data(), bytes + 8, out.id.size());
+    return {};
+}
+
+// A whole message. On unknown_required_attribute everything else was read, and
+// out.unrecognized_required lists the types (a server answers 420 with them, §6.3.1.1).
+// The first of repeated attributes counts (§14); attributes after MESSAGE-INTEGRITY other than
+// MESSAGE-INTEGRITY-SHA256 and FINGERPRINT are ignored (§14.5).
+inline std::error_code decode(std::string_view packet, message& out) {
+    detail::reset(out);
+    if (auto ec = decode_header(packet, out.header)) return ec;
+    const auto* bytes = reinterpret_cast<const unsigned char*>(packet.data());
+    const std::size_t end = packet.size();
+    bool after_integrity = false;
+    // end and every attribute start are multiples of 4, so an attribute header always fits and
+    // an attribute whose value fits also fits its padding.
+    for (std::size_t at = header_size; at < end;) {
+        const std::uint16_t type = librats::detail::get_u16(bytes + at);
+        const std::size_t size = librats::detail::get_u16(bytes + at + 2);
+        const std::size_t value_at = at + attribute_header_size;
+        if (size > end - value_at) return errc::attribute_past_end;
+        const unsigned char* value = bytes + value_at;
+        const std::size_t next = value_at + ((size + 3) & ~std::size_t{3});
+
+        if (type == attribute::fingerprint) {
+            if (size != 4) return errc::bad_attribute_length;
+            if (next != end) return errc::fingerprint_not_last;
+            // The header's length already counts FINGERPRINT, as its CRC requires.
+            if ((detail::crc32(bytes, at) ^ fingerprint_xor) != librats::detail::get_u32(value)) return errc::bad_fingerprint;
+            out.has_fingerprint = true;
+        } else if (type == attribute::message_integrity_sha256) {
+            if (size < 16 || size > 32 || size % 4 != 0) return errc::bad_attribute_length;
+            out.has_message_integrity = true;
+            after_integrity = true;
+        } else if (!after_integrity) {
+            switch (type) {
+            case attribute::xor_mapped_address:
+            case attribute::mapped_address: {
+                const bool xored = type == attribute::xor_mapped_address;
+                asio::ip::udp::endpoint address;
+                if (auto ec = detail::decode_address(value, size, xored, out.header.id, address)) return ec;
+                auto& slot = xored ? out.xor_mapped_address : out.mapped_address;
+                if (!slot) slot = address;
+                break;
+            }
+            case attribute::error_code: {
+                error_status status;
+                if (auto ec = detail::decode_error_code(value, size, status)) return ec;
+                if (!out.error) out.error = std::move(status);
+                break;
+            }
+            case attribute::software:
+                if (size > max_text_size) return errc::bad_attribute_length;
+                if (!out.software) out.software.emplace(reinterpret_cast<const char*>(value), size);
+                break;
+            case attribute::unknown_attributes:
+                if (size % 2 != 0) return errc::bad_attribute_length;
+                if (out.unknown_attributes.empty())
+                    for (std::size_t i = 0; i < size; i += 2)
+                        out.unknown_attributes.push_back(librats::detail::get_u16(value + i));
+                break;
+            case attribute::message_integrity:
+                if (size != 20) return errc::bad_attribute_length;
+                out.has_message_integrity = true;
+                after_integrity = true;
+                break;
+            // Authentication attributes: understood as far as a client without credentials needs,
+            // so a 401 error response reads as one.
+            case attribute::username:
+                if (size > max_username_size) return errc::bad_attribute_length;
+                break;
+            case attribute::realm:
+            case attribute::nonce:
+                if (size > max_text_size) return errc::bad_attribute_length;
+                break;
+            default:
+                if (attribute::comprehension_required(type) &&
+                    std::find(out.unrecognized_required.begin(), out.unrecognized_required.end(), type) ==
+                        out.unrecognized_required.end())
+                    out.unrecognized_required.push_back(type);
+            }
+        }
+        at = next;
+    }
+    if (!out.unrecognized_required.empty()) return errc::unknown_required_attribute;
+    return {};
+}
+
+// Appends one message to a buffer, attribute by attribute; finish() completes it. Attribute
+// values must be under 64 KiB and the whole message too (the length field has 16 bits).
+class message_writer {
+public:
+    message_writer(std::string& out, std::uint16_t method, message_class cls, const transaction_id& id)
+        : out_(out), start_(out.size()), id_(id) {
+        unsigned char header[header_size];
+        librats::detail::put_u16(header, message_type(method, cls));
+        librats::detail::put_u16(header + 2, 0);
+        librats::detail::put_u32(header + 4, magic_cookie);
+        std::memcpy(header + 8, id.data(), id.size());
+        out_.append(reinterpret_cast<const char*>(header), header_size);
+    }
+
+    message_writer(const message_writer&) = delete;
+    message_writer& operator=(const message_writer&) = delete;
+
+    // Any attribute, zero-padded to 4 bytes.
+    void add(std::uint16_t type, std::string_view value) {
+        unsigned char head[attribute_header_size];
+        librats::detail::put_u16(head, type);
+        librats::detail::put_u16(head + 2, static_cast<std::uint16_t>(value.size()));
+        out_.append(reinterpret_cast<const char*>(head), sizeof head);
+        out_.append(value);
+        out_.append((4 - value.size() % 4) % 4, '\0');
+    }
+
+    void add_xor_mapped_address(const asio::ip::udp::endpoint& endpoint) { add_address(attribute::xor_mapped_address, endpoint, true); }
+    void add_mapped_address(const asio::ip::udp::endpoint& endpoint) { add_address(attribute::mapped_address, endpoint, false); }
+
+    // code from 300 to 699.
+    void add_error_code(int code, std::string_view reason) {
+        std::string value(4, '\0');
+        value[2] = static_cast<char>(code / 100);
+        value[3] = static_cast<char>(code % 100);
+        value.append(reason);
+        add(attribute::error_code, value);
+    }
+
+    void add_software(std::string_view software) { add(attribute::software, software); }
+
+    // Sets the length and, when asked, appends FINGERPRINT over everything before it.
+    void finish(bool fingerprint) {
+        const std::size_t body = out_.size() - start_ - header_size;
+        set_length(body + (fingerprint ? fingerprint_attribute_size : 0));
+        if (!fingerprint) return;
+        const auto crc = detail::crc32(reinterpret_cast<const unsigned char*>(out_.data()) + start_, out_.size() - start_);
+        unsigned char value[4];
+        librats::detail::put_u32(value, crc ^ fingerprint_xor);
+        add(attribute::fingerprint, {reinterpret_cast<const char*>(value), sizeof value});
+    }
+
+private:
+    void add_address(std::uint16_t type, const asio::ip::udp::endpoint& endpoint, bool xored) {
+        const auto& address = endpoint.address();
+        std::array<unsigned char, 16> bytes{};
+        std::size_t address_size = 4;
+        if (address.is_v4()) {
+            const auto v4 = address.to_v4().to_bytes();
+            std::memcpy(bytes.data(), v4.data(), v4.size());
+        } else {
+            const auto v6 = address.to_v6().to_bytes();
+            std::memcpy(bytes.data(), v6.data(), v6.size());
+            address_size = 16;
+        }
+        std::uint16_t port = endpoint.port();
+        if (xored) {
+            port = detail::xor_port(port);
+            const auto pad = detail::address_pad(id_);
+            for (std::size_t i = 0; i < address_size; ++i) bytes[i] ^= pad[i];
+        }
+        unsigned char value[20] = {0, static_cast<unsigned char>(address_size == 4 ? 0x01 : 0x02)};
+        librats::detail::put_u16(value + 2, port);
+        std::memcpy(value + 4, bytes.data(), address_size);
+        add(type, {reinterpret_cast<const char*>(value), 4 + address_size});
+    }
+
+    void set_length(std::size_t length) {
+        librats::detail::put_u16(reinterpret_cast<unsigned char*>(&out_[start_ + 2]), static_cast<std::uint16_t>(length));
+    }
+
+    std::string& out_;
+    std::size_t start_;
+    transaction_id id_;
+};
+
+// The encoders replace out's contents.
+
+inline void encode_binding_request(std::string& out, const transaction_id& id, std::string_view software = {},
+                                   bool fingerprint = true) {
+    out.clear();
+    message_writer w(out, binding, message_class::request, id);
+    if (!software.empty()) w.add_software(software);
+    w.finish(fingerprint);
+}
+
+inline void encode_binding_success(std::string& out, const transaction_id& id, const asio::ip::udp::endpoint& mapped,
+                                   std::string_view software = {}, bool fingerprint = true) {
+    out.clear();
+    message_writer w(out, binding, message_class::success_response, id);
+    w.add_xor_mapped_address(mapped);
+    if (!software.empty()) w.add_software(software);
+    w.finish(fingerprint);
+}
+
+inline void encode_binding_error(std::string& out, const transaction_id& id, int code, std::string_view reason,
+                                 std::string_view software = {}, bool fingerprint = true) {
+    out.clear();
+    message_writer w(out, binding, message_class::error_response, id);
+    w.add_error_code(code, reason);
+    if (!software.empty()) w.add_software(software);
+    w.finish(fingerprint);
+}
+
+}  // namespace librats::stun
+
+#endif
+// ---- end <librats/stun/message.hpp>
+// ---- begin <librats/stun/transaction.hpp>
+#ifndef LIBRATS_STUN_TRANSACTION_HPP
+#define LIBRATS_STUN_TRANSACTION_HPP
+
+// One Binding client transaction over UDP (RFC 8489 §6.2.1, §6.3) without I/O. The caller
+// sends the request when it creates the transaction and again whenever on_timeout() says so,
+// calls on_timeout() at next_deadline(), and passes every datagram the socket receives to
+// on_response(). With the defaults requests go out at 0, 0.5, 1.5, 3.5, 7.5, 15.5 and 31.5 s
+// and the transaction fails at 39.5 s.
+
+
+#include <asio/ip/udp.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+namespace librats::stun {
+
+struct transaction_options {
+    std::chrono::steady_clock::duration rto = std::chrono::milliseconds(500);  // first wait, doubled after each
+    unsigned request_count = 7;                                                // Rc: requests in all
+    unsigned last_wait_multiplier = 16;  // Rm: after the last request, wait Rm times the first RTO
+};
+
+// Datagrams that did not complete the transaction. A response counts only from the address the
+// request went to: anyone who can guess a port could otherwise forge the mapped address.
+struct transaction_statistics {
+    std::uint64_t malformed = 0;     // not STUN, or a response to us that fails validation
+    std::uint64_t unmatched = 0;     // another transaction ID, or not a Binding response
+    std::uint64_t wrong_source = 0;  // our transaction ID from another address
+};
+
+class transaction {
+public:
+    using clock = std::chrono::steady_clock;
+    using time_point = clock::time_point;
+
+    enum class state { waiting, succeeded, failed };
+    enum class timeout_action { wait, retransmit, failed };
+
+    // The first request goes out at now.
+    transaction(const transaction_id& id, asio::ip::udp::endpoint server, transaction_options options, time_point now)
+        : id_(id), server_(std::move(server)), options_(options), wait_(options.rto), deadline_(now + first_wait()) {}
+
+    const transaction_id& id() const noexcept { return id_; }
+    const asio::ip::udp::endpoint& server() const noexcept { return server_; }
+    state current_state() const noexcept { return state_; }
+    unsigned requests_sent() const noexcept { return requests_sent_; }
+    const transaction_statistics& statistics() const noexcept { return stats_; }
+
+    // Once the transaction is over: why it failed, what the server mapped us to, and the
+    // server's ERROR-CODE when it failed with errc::error_response (absent if the response had none).
+    std::error_code error() const noexcept { return error_; }
+    const asio::ip::udp::endpoint& mapped() const noexcept { return mapped_; }
+    const std::optional<error_status>& error_response() const noexcept { return error_response_; }
+
+    // time_point::max() once the transaction is over.
+    time_point next_deadline() const noexcept { return state_ == state::waiting ? deadline_ : time_point::max(); }
+
+    // Before the deadline (or when over) nothing is due; calling early is harmless.
+    timeout_action on_timeout(time_point now) {
+        if (state_ != state::waiting || now < deadline_) return timeout_action::wait;
+        if (requests_sent_ >= options_.request_count) {
+            fail(errc::timed_out);
+            return timeout_action::failed;
+        }
+        ++requests_sent_;
+        wait_ *= 2;
+        deadline_ = now + (requests_sent_ == options_.request_count ? options_.rto * options_.last_wait_multiplier : wait_);
+        return timeout_action::retransmit;
+    }
+
+    // True when the datagram completed the transaction (see current_state()). Responses that
+    // fail validation are dropped and the requests go on (§6.3), except those with unknown
+    // comprehension-required attributes, which fail the transaction (§6.3.3, §6.3.4).
+    bool on_response(const asio::ip::udp::endpoint& from, std::string_view packet) {
+        if (state_ != state::waiting) return false;
+        message_header header;
+        if (decode_header(packet, header)) {
+            ++stats_.malformed;
+            return false;
+        }
+        if (header.id != id_ || header.method != binding || header.cls == message_class::request ||
+            header.cls == message_class::indication) {
+            ++stats_.unmatched;
+            return false;
+        }
+        if (from != server_) {
+            ++stats_.wrong_source;
+            return false;
+        }
+        const auto ec = decode(packet, message_);
+        if (ec == errc::unknown_required_attribute) return fail(ec);
+        if (ec) {
+            ++stats_.malformed;
+            return false;
+        }
+        if (header.cls == message_class::error_response) {
+            error_response_ = message_.error;
+            return fail(errc::error_response);
+        }
+        const auto mapped = message_.mapped();
+        if (!mapped) return fail(errc::missing_mapped_address);
+        mapped_ = *mapped;
+        state_ = state::succeeded;
+        return true;
+    }
+
+private:
+    // Rc = 1 sends one request and waits only the last wait.
+    clock::duration first_wait() const {
+        return options_.request_count <= 1 ? options_.rto * options_.last_wait_multiplier : options_.rto;
+    }
+
+    bool fail(std::error_code ec) {
+        error_ = ec;
+        state_ = state::failed;
+        return true;
+    }
+
+    transaction_id id_;
+    asio::ip::udp::endpoint server_;
+    transaction_options options_;
+    clock::duration wait_;
+    time_point deadline_;
+    unsigned requests_sent_ = 1;
+    state state_ = state::waiting;
+    std::error_code error_;
+    asio::ip::udp::endpoint mapped_;
+    std::optional<error_status> error_response_;
+    transaction_statistics stats_;
+    message message_;  // reused across responses
+};
+
+}  // namespace librats::stun
+
+#endif
+// ---- end <librats/stun/transaction.hpp>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/buffer.hpp>
+#include <asio/error.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <botan/system_rng.h>
+
+#include <array>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace librats::stun {
+
+struct server_address {
+    std::string host;  // a name or a literal address of the socket's family
+    std::uint16_t port = 3478;
+};
+
+struct client_options {
+    transaction_options transaction;
+    std::chrono::steady_clock::duration resolve_timeout = std::chrono::seconds(5);
+    std::string software = "librats";  // SOFTWARE of the requests; empty sends none
+    bool fingerprint = true;
+};
+
+struct client_statistics {
+    transaction_statistics ignored;  // datagrams of every finished transaction that completed none
+    std::uint64_t requests_sent = 0;
+    std::uint64_t send_failures = 0;
+    std::uint64_t servers_tried = 0;
+};
+
+class stun_client : public std::enable_shared_from_this<stun_client> {
+public:
+    using clock = std::chrono::steady_clock;
+    using discover_handler = std::function<void(std::error_code, asio::ip::udp::endpoint mapped)>;
+
+    static std::shared_ptr<stun_client> create(asio::any_io_executor ex, client_options options = {}) {
+        return std::shared_ptr<stun_client>(new stun_client(std::move(ex), std::move(options)));
+    }
+
+    // Opens and binds the socket; its family is the one of bind's address.
+    std::error_code open(const asio::ip::udp::endpoint& bind) {
+        std::error_code ec;
+        socket_.open(bind.protocol(), ec);
+        if (!ec) socket_.bind(bind, ec);
+        if (!ec) socket_.non_blocking(true, ec);
+        if (ec) socket_.close();
+        return ec;
+    }
+
+    bool is_open() const noexcept { return socket_.is_open(); }
+    asio::ip::udp::endpoint local_endpoint() const {
+        std::error_code ec;
+        return socket_.local_endpoint(ec);
+    }
+    const client_statistics& statistics() const noexcept { return stats_; }
+    // The ERROR-CODE of the last error response a server sent, if any.
+    const std::optional<error_status>& last_error_response() const noexcept { return last_error_response_; }
+
+    // One discovery at a time. Completes with the mapped address, or with the error of the last
+    // server tried.
+    void async_discover(std::vector<server_address> servers, discover_handler handler) {
+        std::error_code refused;
+        if (handler_) {
+            refused = errc::discovery_in_progress;
+        } else if (!socket_.is_open()) {
+            refused = errc::not_open;
+        } else if (servers.empty()) {
+            refused = errc::no_servers;
+        }
+        if (refused) {
+            asio::post(socket_.get_executor(), [handler = std::move(handler), refused] { handler(refused, {}); });
+            return;
+        }
+        servers_ = std::move(servers);
+        next_server_ = 0;
+        handler_ = std::move(handler);
+        last_error_ = {};
+        last_error_response_.reset();
+        if (!receiving_) receive();
+        try_next_server();
+    }
+
+    // The running discovery, if any, completes with asio::error::operation_aborted.
+    void cancel() {
+        if (handler_) finish(asio::error::operation_aborted, {});
+    }
+
+    void close() {
+        cancel();
+        std::error_code ignored;
+        socket_.close(ignored);
+    }
+
+private:
+    stun_client(asio::any_io_executor ex, client_options options)
+        : socket_(ex), resolver_(ex), timer_(ex), options_(std::move(options)) {}
+
+    void try_next_server() {
+        retire_transaction();
+        ++attempt_;
+        if (next_server_ == servers_.size()) return finish(last_error_, {});
+        const auto& server = servers_[next_server_++];
+        ++stats_.servers_tried;
+        timer_.expires_after(options_.resolve_timeout);
+        timer_.async_wait([self = shared_from_this(), attempt = attempt_](std::error_code ec) {
+            if (ec == asio::error::operation_aborted || attempt != self->attempt_) return;
+            self->resolver_.cancel();
+            self->server_failed(errc::resolve_timed_out);
+        });
+        resolver_.async_resolve(local_endpoint().protocol(), server.host, std::to_string(server.port),
+                                asio::ip::udp::resolver::numeric_service,
+                                [self = shared_from_this(), attempt = attempt_](
+                                    std::error_code ec, const asio::ip::udp::resolver::results_type& results) {
+                                    if (attempt != self->attempt_) return;
+                                    if (ec) return self->server_failed(ec);
+                                    if (results.empty()) return self->server_failed(errc::no_usable_address);
+                                    self->start_transaction(results.begin()->endpoint());
+                                });
+    }
+
+    void server_failed(std::error_code ec) {
+        last_error_ = ec;
+        try_next_server();
+    }
+
+    void start_transaction(const asio::ip::udp::endpoint& server) {
+        // Unpredictable IDs: an off-path attacker must not be able to answer for the server.
+        transaction_id id;
+        Botan::system_rng().randomize(id.data(), id.size());
+        encode_binding_request(request_, id, options_.software, options_.fingerprint);
+        transaction_.emplace(id, server, options_.transaction, clock::now());
+        send();
+        arm_timer();
+    }
+
+    void send() {
+        ++stats_.requests_sent;
+        std::error_code ec;
+        socket_.send_to(asio::buffer(request_), transaction_->server(), 0, ec);
+        if (ec) ++stats_.send_failures;  // a lost request: the retransmissions cover it
+    }
+
+    void arm_timer() {
+        timer_.expires_at(transaction_->next_deadline());
+        timer_.async_wait([self = shared_from_this(), attempt = attempt_](std::error_code ec) {
+            if (ec == asio::error::operation_aborted || attempt != self->attempt_) return;
+            self->on_timer();
+        });
+    }
+
+    void on_timer() {
+        switch (transaction_->on_timeout(clock::now())) {
+        case transaction::timeout_action::wait: return arm_timer();
+        case transaction::timeout_action::retransmit:
+            send();
+            return arm_timer();
+        case transaction::timeout_action::failed: return server_failed(transaction_->error());
+        }
+    }
+
+    void receive() {
+        receiving_ = true;
+        socket_.async_receive_from(asio::buffer(buffer_), sender_,
+                                   [self = shared_from_this()](std::error_code ec, std::size_t n) {
+                                       self->receiving_ = false;
+                                       if (!self->socket_.is_open() || !self->handler_) return;
+                                       // ICMP errors (port unreachable) surface here on Linux: the
+                                       // transaction's timeout handles that server.
+                                       if (!ec && self->transaction_) self->on_datagram(n);
+                                       if (self->handler_ && !self->receiving_) self->receive();
+                                   });
+    }
+
+    void on_datagram(std::size_t size) {
+        auto& t = *transaction_;
+        if (!t.on_response(sender_, {buffer_.data(), size})) return;
+        if (t.current_state() == transaction::state::succeeded) return finish({}, t.mapped());
+        if (t.error_response()) last_error_response_ = t.error_response();
+        server_failed(t.error());
+    }
+
+    void retire_transaction() {
+        if (!transaction_) return;
+        const auto& s = transaction_->statistics();
+        stats_.ignored.malformed += s.malformed;
+        stats_.ignored.unmatched += s.unmatched;
+        stats_.ignored.wrong_source += s.wrong_source;
+        transaction_.reset();
+    }
+
+    // Stops every operation of the discovery and posts its handler.
+    void finish(std::error_code ec, asio::ip::udp::endpoint mapped) {
+        retire_transaction();
+        ++attempt_;
+        resolver_.cancel();
+        timer_.cancel();
+        if (receiving_) {
+            std::error_code ignored;
+            socket_.cancel(ignored);
+        }
+        asio::post(socket_.get_executor(),
+                   [handler = std::move(handler_), ec, mapped] { handler(ec, mapped); });
+        handler_ = nullptr;
+    }
+
+    asio::ip::udp::socket socket_;
+    asio::ip::udp::resolver resolver_;
+    asio::steady_timer timer_;
+    client_options options_;
+    std::vector<server_address> servers_;
+    std::size_t next_server_ = 0;
+    discover_handler handler_;
+    std::error_code last_error_;
+    std::optional<error_status> last_error_response_;
+    std::optional<transaction> transaction_;
+    std::uint64_t attempt_ = 0;  // bumped per server and at the end: stale completions see a new value
+    std::string request_;        // the bytes of the current request, resent as they are
+    std::array<char, 65536> buffer_{};
+    asio::ip::udp::endpoint sender_;
+    bool receiving_ = false;
+    client_statistics stats_;
+};
+
+}  // namespace librats::stun
+
+#endif
+// ---- end <librats/stun/client.hpp>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/ip/address.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/post.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace librats {
+
+struct stun_settings {
+    // The family of the socket, and so of the servers' addresses: "0.0.0.0" or "::".
+    std::string bind_address = "0.0.0.0";
+    stun::client_options client;
+};
+
+class stun_discovery {
+public:
+    static constexpr const char* name = "stun";
+    using discover_handler = std::function<void(std::error_code, const asio::ip::udp::endpoint& mapped)>;
+
+    // ---- configuration (any thread)
+
+    void add_server(std::string host, std::uint16_t port) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        servers_.push_back({std::move(host), port});
+    }
+    std::vector<stun::server_address> servers() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return servers_;
+    }
+    void set_settings(stun_settings s) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        settings_ = std::move(s);
+    }
+
+    // ---- use (any thread)
+
+    // Asks `first` (if given), then the added servers, in turn. The handler runs on the node's
+    // strand. False when the node has not started its modules or no server is known.
+    bool discover(std::optional<stun::server_address> first, discover_handler done) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!executor_) return false;
+        std::vector<stun::server_address> servers;
+        if (first) servers.push_back(*first);
+        servers.insert(servers.end(), servers_.begin(), servers_.end());
+        if (servers.empty()) return false;
+        asio::post(*executor_, [this, servers = std::move(servers), settings = settings_, done = std::move(done)]() mutable {
+            run(std::move(servers), settings, std::move(done));
+        });
+        return true;
+    }
+
+    // The address the last successful discovery reported.
+    std::optional<asio::ip::udp::endpoint> public_address() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        return public_address_;
+    }
+
+    // ---- the Discovery concept (on the node's strand)
+
+    template <class Transport>
+    void start(discovery_context<Transport>& ctx) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        executor_ = ctx.get_executor();
+        log_ = &ctx.log();
+    }
+
+    void stop() {
+        for (const auto& client : clients_) client->close();  // their handlers complete, aborted
+        clients_.clear();
+        std::lock_guard<std::mutex> lock(mutex_);
+        executor_.reset();
+    }
+
+private:
+    // On the strand.
+    void run(std::vector<stun::server_address> servers, const stun_settings& settings, discover_handler done) {
+        std::error_code ec;
+        const auto address = asio::ip::make_address(settings.bind_address, ec);
+        if (ec) return done(ec, {});
+        auto client = stun::stun_client::create(*executor_, settings.client);
+        if ((ec = client->open({address, 0}))) return done(ec, {});
+        clients_.push_back(client);
+        client->async_discover(std::move(servers), [this, client, done = std::move(done)](
+                                                       std::error_code ec, asio::ip::udp::endpoint mapped) {
+            if (ec == asio::error::operation_aborted) {  // stop(): the module may be gone by now
+                if (done) done(ec, {});
+                return;
+            }
+            client->close();
+            clients_.erase(std::remove(clients_.begin(), clients_.end(), client), clients_.end());
+            if (ec) {
+                log_->info("STUN: no public address: ", ec.message());
+            } else {
+                log_->info("STUN: public address ", mapped.address().to_string(), " port ", mapped.port());
+                std::lock_guard<std::mutex> lock(mutex_);
+                public_address_ = mapped;
+            }
+            if (done) done(ec, mapped);
+        });
+    }
+
+    mutable std::mutex mutex_;
+    // Guarded by mutex_.
+    std::vector<stun::server_address> servers_;
+    stun_settings settings_;
+    std::optional<asio::any_io_executor> executor_;
+    std::optional<asio::ip::udp::endpoint> public_address_;
+
+    // Strand only.
+    const logger* log_ = nullptr;
+    std::vector<std::shared_ptr<stun::stun_client>> clients_;
+};
+
+}  // namespace librats
+
+#endif
+// ---- end <librats/discovery/stun.hpp>
 // ---- begin <librats/node.hpp>
 #ifndef LIBRATS_NODE_HPP
 #define LIBRATS_NODE_HPP
@@ -5981,6 +6998,8 @@ public:
     std::uint16_t listen_port() const noexcept { return impl_->listen_port(); }
     std::string peer_id() const { return impl_->local_peer_id(); }
     executor_type get_executor() const { return impl_->strand(); }
+    // True inside the node's handlers (and the callbacks they run).
+    bool running_in_this_thread() const noexcept { return impl_->strand().running_in_this_thread(); }
 
     // ---- connections
 
@@ -6412,6 +7431,45 @@ public:
         return dht_module().announce(content_hash, port);
     }
 
+    // ---- STUN (the composition needs a stun_discovery module, as librats::node has)
+
+    // Asks stun_server, then any add_stun_server() ones, for our public address; blocks until
+    // one answers or all fail (RFC 8489 retransmissions: up to 39.5 s per server by default).
+    // On success the address is kept (get_public_ip) and put on the ignore list, so that
+    // discovery never dials this node. Not from a callback: the network thread would wait on itself.
+    bool discover_and_ignore_public_ip(const std::string& stun_server = "stun.l.google.com", int stun_port = 19302) {
+        if (stun_port <= 0 || stun_port > 65535) return false;
+        if (node_.running_in_this_thread()) {
+            node_.log().error("discover_and_ignore_public_ip: called on the network thread, which it would block");
+            return false;
+        }
+        auto result = std::make_shared<std::promise<std::error_code>>();
+        auto done = result->get_future();
+        if (!module<stun_discovery>().discover(stun::server_address{stun_server, static_cast<std::uint16_t>(stun_port)},
+                                              [result](std::error_code ec, const asio::ip::udp::endpoint&) {
+                                                  result->set_value(ec);
+                                              }))
+            return false;
+        while (done.wait_for(std::chrono::milliseconds(100)) != std::future_status::ready)
+            if (!node_.is_running()) return false;
+        if (done.get()) return false;
+        node_.ignore_host(get_public_ip());
+        return true;
+    }
+    void add_stun_server(const std::string& host, int port) {
+        if (port > 0 && port <= 65535) module<stun_discovery>().add_server(host, static_cast<std::uint16_t>(port));
+    }
+    // The bare IP ("" before a discovery succeeded).
+    std::string get_public_ip() const {
+        const auto mapped = module<stun_discovery>().public_address();
+        return mapped ? mapped->address().to_string() : std::string();
+    }
+    // "ip:port" ("[ip]:port" for IPv6) of the discovery's socket as the server saw it, or "".
+    std::string get_public_address() const {
+        const auto mapped = module<stun_discovery>().public_address();
+        return mapped ? detail::format_endpoint(mapped->address(), mapped->port()) : std::string();
+    }
+
     // ---- encryption (Noise XX, on by default). The key is the node's static X25519 private key,
     // 64 hex digits; the peer ID is derived from its public half, so changing the key changes
     // the peer ID, and is refused while the client runs.
@@ -6507,17 +7565,22 @@ private:
         : std::true_type {};
     static constexpr bool has_switchable_encryption = switchable_encryption<typename Node::crypto_type>::value;
 
-    static constexpr bool has_dht = Node::template has_module<dht_discovery>;
-    dht_discovery& dht_module() {
-        static_assert(has_dht, "RatsClient: DHT calls need a dht_discovery module in the node's composition");
-        return node_.template get<dht_discovery>();
+    template <class Module>
+    Module& module() {
+        static_assert(Node::template has_module<Module>,
+                      "RatsClient: this call needs the discovery module in the node's composition");
+        return node_.template get<Module>();
     }
-    const dht_discovery& dht_module() const {
-        static_assert(has_dht, "RatsClient: DHT calls need a dht_discovery module in the node's composition");
-        return node_.template get<dht_discovery>();
+    template <class Module>
+    const Module& module() const {
+        static_assert(Node::template has_module<Module>,
+                      "RatsClient: this call needs the discovery module in the node's composition");
+        return node_.template get<Module>();
     }
+    dht_discovery& dht_module() { return module<dht_discovery>(); }
+    const dht_discovery& dht_module() const { return module<dht_discovery>(); }
     bool dht_running() const {
-        if constexpr (has_dht) return dht_module().running();
+        if constexpr (Node::template has_module<dht_discovery>) return dht_module().running();
         return false;
     }
 
@@ -8707,7 +9770,7 @@ private:
 
 namespace librats {
 
-using node = basic_node<tcp_transport, noise_xx<>, static_peers, dht_discovery>;
+using node = basic_node<tcp_transport, noise_xx<>, static_peers, dht_discovery, stun_discovery>;
 using RatsClient = basic_rats_client<node>;
 
 }  // namespace librats

@@ -8,6 +8,7 @@
 // node's start alone. With no bootstrap node configured it joins through the public routers.
 // Handlers run on the node's strand.
 
+#include <librats/detail/address.hpp>
 #include <librats/dht/engine.hpp>
 #include <librats/dht/info_hash.hpp>
 #include <librats/dht/node_id.hpp>
@@ -151,7 +152,7 @@ public:
         return with_node([hash = dht::info_hash_of(key), done = std::move(done)](dht::udp_node& node) mutable {
             node.get_peers(hash, [done = std::move(done)](const dht::lookup_result& r) {
                 std::vector<std::string> peers;
-                for (const auto& p : r.peers) peers.push_back(format(p.address(), p.port()));
+                for (const auto& p : r.peers) peers.push_back(detail::format_endpoint(p.address(), p.port()));
                 if (done) done(peers);
             });
         });
@@ -190,10 +191,6 @@ public:
     }
 
 private:
-    static std::string format(const asio::ip::address& a, std::uint16_t port) {
-        return a.is_v6() ? '[' + a.to_string() + "]:" + std::to_string(port) : a.to_string() + ':' + std::to_string(port);
-    }
-
     // Under mutex_.
     std::vector<std::pair<std::string, std::uint16_t>> seeds() const {
         if (!bootstrap_.empty() || !settings_.use_public_routers) return bootstrap_;
@@ -324,7 +321,7 @@ private:
         auto& known = dialed_[peer];
         if (known.dialing || (!known.peer_id.empty() && is_connected_(known.peer_id))) return;
         known.dialing = true;
-        log_->debug("DHT: dialing discovered peer ", format(a, peer.port()));
+        log_->debug("DHT: dialing discovered peer ", detail::format_endpoint(a, peer.port()));
         connect_(a.to_string(), peer.port(), [this, peer](std::error_code ec, const std::string& peer_id) {
             auto& known = dialed_[peer];
             known.dialing = false;
