@@ -8,7 +8,7 @@ packages=(
   libasio-dev nlohmann-json3-dev libbotan-2-dev
   googletest libgtest-dev libbenchmark-dev
   clang-14 libclang-rt-14-dev
-  iproute2 python3 python3-dissononce python3-libtorrent coturn iptables
+  iproute2 python3 python3-dissononce python3-libtorrent python3-zeroconf coturn iptables
 )
 
 missing=()

@@ -8,6 +8,7 @@
 #include <librats/config.hpp>
 #include <librats/detail/address.hpp>
 #include <librats/discovery/dht.hpp>
+#include <librats/discovery/mdns.hpp>
 #include <librats/discovery/stun.hpp>
 #include <librats/detail/handler_slot.hpp>
 #include <librats/log.hpp>
@@ -24,6 +25,7 @@
 #include <cstdint>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -256,7 +258,7 @@ public:
                 {"our_peer_id", node_.peer_id()},
                 {"encryption_enabled", node_.crypto().encrypted()},
                 {"dht_running", dht_running()},
-                {"mdns_running", false},
+                {"mdns_running", mdns_running()},
                 {"bytes_sent", s.bytes_sent},
                 {"bytes_received", s.bytes_received},
                 {"messages_sent", s.messages_sent},
@@ -294,6 +296,26 @@ public:
     bool announce_for_hash(const std::string& content_hash, std::uint16_t port = 0) {
         return dht_module().announce(content_hash, port);
     }
+
+    // ---- mDNS (the composition needs an mdns_discovery module, as librats::node has)
+
+    // Advertises this node as `<name>._librats._tcp.local.` (empty: "librats-<peer ID prefix>")
+    // with the TXT records, browses, and dials the librats instances it finds.
+    bool start_mdns_discovery(const std::string& service_instance_name = "",
+                              const std::map<std::string, std::string>& txt_records = {}) {
+        const auto ec = module<mdns_discovery>().enable(service_instance_name, txt_records);
+        if (ec) node_.log().warn("start_mdns_discovery: ", ec.message());
+        return !ec;
+    }
+    void stop_mdns_discovery() { module<mdns_discovery>().disable(); }
+    bool is_mdns_running() const { return module<mdns_discovery>().running(); }
+    // Called with (ip, port, instance) for each instance found (on the network thread).
+    void set_mdns_callback(std::function<void(const std::string&, int, const std::string&)> callback) {
+        module<mdns_discovery>().set_callback(std::move(callback));
+    }
+    std::vector<MdnsService> get_mdns_services() const { return module<mdns_discovery>().services(); }
+    // Queries the network again now; false if mDNS is not running.
+    bool query_mdns_services() { return module<mdns_discovery>().query(); }
 
     // ---- STUN (the composition needs a stun_discovery module, as librats::node has)
 
@@ -443,6 +465,10 @@ private:
     }
     dht_discovery& dht_module() { return module<dht_discovery>(); }
     const dht_discovery& dht_module() const { return module<dht_discovery>(); }
+    bool mdns_running() const {
+        if constexpr (Node::template has_module<mdns_discovery>) return module<mdns_discovery>().running();
+        return false;
+    }
     bool dht_running() const {
         if constexpr (Node::template has_module<dht_discovery>) return dht_module().running();
         return false;

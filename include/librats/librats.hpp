@@ -7,6 +7,7 @@
 //   librats::RatsClient  the seed API over librats::node, with its own network thread
 //   librats::memory_transport  an in-process network with fault injection, for tests
 //   librats::dht_discovery  the mainline DHT (BEP 5) as a discovery module; librats::dht::... its parts
+//   librats::mdns_discovery local peers by mDNS / DNS-SD (RFC 6762/6763); librats::mdns::... its parts
 //   librats::stun_discovery our public address from STUN servers (RFC 8489); librats::stun::... its parts
 //
 // Compose your own with basic_node<Transport, Crypto, Discovery...> (librats/node.hpp).
@@ -23,10 +24,15 @@
 #include <librats/dht/routing_table.hpp>
 #include <librats/dht/udp_node.hpp>
 #include <librats/discovery/dht.hpp>
+#include <librats/discovery/mdns.hpp>
 #include <librats/discovery/static_peers.hpp>
 #include <librats/discovery/stun.hpp>
 #include <librats/error.hpp>
 #include <librats/log.hpp>
+#include <librats/mdns/dns.hpp>
+#include <librats/mdns/engine.hpp>
+#include <librats/mdns/error.hpp>
+#include <librats/mdns/udp_node.hpp>
 #include <librats/node.hpp>
 #include <librats/peer_info.hpp>
 #include <librats/stun/client.hpp>
@@ -39,7 +45,7 @@
 
 namespace librats {
 
-using node = basic_node<tcp_transport, noise_xx<>, static_peers, dht_discovery, stun_discovery>;
+using node = basic_node<tcp_transport, noise_xx<>, static_peers, dht_discovery, mdns_discovery, stun_discovery>;
 using RatsClient = basic_rats_client<node>;
 
 }  // namespace librats

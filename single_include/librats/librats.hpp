@@ -9,6 +9,7 @@
 //   librats::RatsClient  the seed API over librats::node, with its own network thread
 //   librats::memory_transport  an in-process network with fault injection, for tests
 //   librats::dht_discovery  the mainline DHT (BEP 5) as a discovery module; librats::dht::... its parts
+//   librats::mdns_discovery local peers by mDNS / DNS-SD (RFC 6762/6763); librats::mdns::... its parts
 //   librats::stun_discovery our public address from STUN servers (RFC 8489); librats::stun::... its parts
 //
 // Compose your own with basic_node<Transport, Crypto, Discovery...> (librats/node.hpp).
@@ -3502,6 +3503,1904 @@ private:
 
 #endif
 // ---- end <librats/discovery/dht.hpp>
+// ---- begin <librats/discovery/mdns.hpp>
+#ifndef LIBRATS_DISCOVERY_MDNS_HPP
+#define LIBRATS_DISCOVERY_MDNS_HPP
+
+// mDNS / DNS-SD (RFC 6762/6763) as a Discovery module: while enabled it advertises
+// `<instance>._librats._tcp.local.` (SRV with our TCP port, TXT with the user's records and our
+// peer ID, A for the interface's address), browses for the same service type, reports every
+// instance found, and dials the ones that are not us. It runs between enable() and disable()
+// (RatsClient: start_mdns_discovery), not from the node's start alone; disable() and the node's
+// stop send the goodbyes. IPv4 on one interface: by default the one the system routes
+// multicast through. Handlers run on the node's strand.
+
+// ---- begin <librats/mdns/engine.hpp>
+#ifndef LIBRATS_MDNS_ENGINE_HPP
+#define LIBRATS_MDNS_ENGINE_HPP
+
+// Multicast DNS (RFC 6762) and DNS-SD (RFC 6763) for one interface and address family, without
+// I/O. It advertises one service instance "<instance>.<service type>.local." (PTR, SRV, TXT and
+// the host's A/AAAA records): it probes the names, renames on conflict, announces, answers
+// queries and says goodbye. It browses for other instances of the service type, caches what it
+// hears and reports each service as it resolves, changes and goes away.
+//
+// Packets go out through a send function (to the multicast endpoint of the family, or unicast to
+// one querier) and come in through receive(); the caller passes the time to every call and calls
+// tick() at next_deadline(). Randomness comes from the seed. Handlers run inside the call that
+// causes them; they may call back into the engine.
+
+// ---- begin <librats/mdns/dns.hpp>
+#ifndef LIBRATS_MDNS_DNS_HPP
+#define LIBRATS_MDNS_DNS_HPP
+
+// DNS messages (RFC 1035) as mDNS (RFC 6762) and DNS-SD (RFC 6763) use them. Sans-I/O: bytes in,
+// bytes out.
+//
+// decode() is strict where a hostile packet could cost memory or time: names are at most 255
+// bytes, compression pointers must point before every byte of the name read so far (so they
+// cannot loop) and are followed at most max_pointer_jumps times, section counts are checked
+// against what the packet can hold before anything is read, and nothing is reserved by a count.
+// Trailing bytes after the last record are ignored. encode() compresses every name it may
+// (RFC 6762 §18.14: owner names, PTR, SRV and NSEC data).
+
+// ---- begin <librats/mdns/error.hpp>
+#ifndef LIBRATS_MDNS_ERROR_HPP
+#define LIBRATS_MDNS_ERROR_HPP
+
+// Errors of the DNS wire codec and of the mDNS engine's inputs. They never leave the process.
+
+#include <string>
+#include <system_error>
+
+namespace librats::mdns {
+
+enum class errc {
+    truncated = 1,
+    bad_label_type,
+    forward_pointer,
+    pointer_loop,
+    too_many_pointers,
+    label_too_long,
+    empty_label,
+    name_too_long,
+    rdlength_past_end,
+    bad_rdata,
+    counts_exceed_packet,
+    bad_txt_key,
+    txt_string_too_long,
+    message_too_large,
+};
+
+namespace detail {
+
+class error_category_impl final : public std::error_category {
+public:
+    const char* name() const noexcept override { return "librats.mdns"; }
+
+    std::string message(int value) const override {
+        switch (static_cast<errc>(value)) {
+        case errc::truncated: return "DNS message truncated";
+        case errc::bad_label_type: return "DNS label type 0x40 or 0x80 is not supported";
+        case errc::forward_pointer: return "DNS compression pointer points forward";
+        case errc::pointer_loop: return "DNS compression pointer loops";
+        case errc::too_many_pointers: return "DNS name follows too many compression pointers";
+        case errc::label_too_long: return "DNS label longer than 63 bytes";
+        case errc::empty_label: return "DNS name has an empty label";
+        case errc::name_too_long: return "DNS name longer than 255 bytes";
+        case errc::rdlength_past_end: return "DNS record data extends past the message";
+        case errc::bad_rdata: return "DNS record data does not match its type";
+        case errc::counts_exceed_packet: return "DNS section counts exceed what the message can hold";
+        case errc::bad_txt_key: return "DNS-SD TXT key is empty, has '=' or is not printable ASCII";
+        case errc::txt_string_too_long: return "DNS TXT string longer than 255 bytes";
+        case errc::message_too_large: return "DNS message larger than 65535 bytes";
+        }
+        return "unknown mDNS error";
+    }
+};
+
+}  // namespace detail
+
+inline const std::error_category& error_category() noexcept {
+    static const detail::error_category_impl category;
+    return category;
+}
+
+inline std::error_code make_error_code(errc e) noexcept { return {static_cast<int>(e), error_category()}; }
+
+}  // namespace librats::mdns
+
+template <>
+struct std::is_error_code_enum<librats::mdns::errc> : std::true_type {};
+
+#endif
+// ---- end <librats/mdns/error.hpp>
+
+#include <asio/ip/address_v4.hpp>
+#include <asio/ip/address_v6.hpp>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <variant>
+#include <vector>
+
+namespace librats::mdns::dns {
+
+inline constexpr std::size_t header_size = 12;
+inline constexpr std::size_t max_label_size = 63;
+inline constexpr std::size_t max_name_size = 255;  // on the wire, length bytes and the root included
+inline constexpr std::size_t max_pointer_jumps = 32;
+inline constexpr std::size_t max_message_size = 65535;
+
+// Header flags.
+inline constexpr std::uint16_t flag_response = 0x8000;       // QR
+inline constexpr std::uint16_t flag_authoritative = 0x0400;  // AA
+inline constexpr std::uint16_t flag_truncated = 0x0200;      // TC
+
+inline constexpr std::uint16_t class_in = 1;
+inline constexpr std::uint16_t class_any = 255;
+// The top bit of a question's class asks for a unicast reply (QU); of a record's class, it tells
+// caches to flush other records of that name and type (RFC 6762 §5.4, §10.2).
+inline constexpr std::uint16_t class_top_bit = 0x8000;
+
+enum class rr_type : std::uint16_t { a = 1, ptr = 12, txt = 16, aaaa = 28, srv = 33, nsec = 47, any = 255 };
+
+// ---- case-insensitive comparison (ASCII only, as DNS names compare)
+
+inline char to_lower_ascii(char c) noexcept { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
+
+inline int compare_ignoring_case(std::string_view a, std::string_view b) noexcept {
+    const std::size_t n = std::min(a.size(), b.size());
+    for (std::size_t i = 0; i < n; ++i) {
+        const auto x = static_cast<unsigned char>(to_lower_ascii(a[i]));
+        const auto y = static_cast<unsigned char>(to_lower_ascii(b[i]));
+        if (x != y) return x < y ? -1 : 1;
+    }
+    return a.size() == b.size() ? 0 : (a.size() < b.size() ? -1 : 1);
+}
+
+inline bool equal_ignoring_case(std::string_view a, std::string_view b) noexcept {
+    return a.size() == b.size() && compare_ignoring_case(a, b) == 0;
+}
+
+struct less_ignoring_case {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const noexcept { return compare_ignoring_case(a, b) < 0; }
+};
+
+// ---- names
+
+// A domain name held in uncompressed wire form: length-prefixed labels ending with the root's
+// zero byte. Labels may hold any byte, dots included; comparison ignores ASCII case.
+class name {
+public:
+    name() : wire_(1, '\0') {}
+
+    // Dotted text; "\." and "\\" put a dot or a backslash inside a label; a final dot is optional.
+    static std::error_code parse(std::string_view text, name& out) {
+        name result;
+        std::string label;
+        bool escaped = false;
+        for (const char c : text) {
+            if (escaped) {
+                label.push_back(c);
+                escaped = false;
+            } else if (c == '\\') {
+                escaped = true;
+            } else if (c == '.') {
+                if (const auto ec = result.append(label)) return ec;
+                label.clear();
+            } else {
+                label.push_back(c);
+            }
+        }
+        if (escaped) label.push_back('\\');
+        if (!label.empty())
+            if (const auto ec = result.append(label)) return ec;
+        out = std::move(result);
+        return {};
+    }
+
+    // Adds a label after the existing ones (before the root).
+    std::error_code append(std::string_view label) {
+        if (const auto ec = check_label(label)) return ec;
+        wire_.pop_back();
+        wire_.push_back(static_cast<char>(label.size()));
+        wire_.append(label);
+        wire_.push_back('\0');
+        return {};
+    }
+
+    // Adds a label in front: "host" + "local." gives "host.local.".
+    std::error_code prepend(std::string_view label) {
+        if (const auto ec = check_label(label)) return ec;
+        std::string w;
+        w.reserve(wire_.size() + 1 + label.size());
+        w.push_back(static_cast<char>(label.size()));
+        w.append(label);
+        w.append(wire_);
+        wire_ = std::move(w);
+        return {};
+    }
+
+    std::string_view wire() const noexcept { return wire_; }
+    bool is_root() const noexcept { return wire_.size() == 1; }
+
+    std::vector<std::string_view> labels() const {
+        std::vector<std::string_view> out;
+        for (std::size_t i = 0; wire_[i] != 0; i += 1 + static_cast<unsigned char>(wire_[i]))
+            out.push_back(std::string_view(wire_).substr(i + 1, static_cast<unsigned char>(wire_[i])));
+        return out;
+    }
+
+    // The leftmost label; empty for the root.
+    std::string_view first_label() const noexcept {
+        return std::string_view(wire_).substr(1, static_cast<unsigned char>(wire_[0]));
+    }
+
+    // The name without its leftmost label; the root stays the root.
+    name parent() const {
+        name p;
+        if (!is_root()) p.wire_ = wire_.substr(1 + static_cast<unsigned char>(wire_[0]));
+        return p;
+    }
+
+    // Dotted text with a final dot; dots and backslashes inside labels are escaped.
+    std::string to_string() const {
+        if (is_root()) return ".";
+        std::string out;
+        for (const auto label : labels()) {
+            for (const char c : label) {
+                if (c == '.' || c == '\\') out.push_back('\\');
+                out.push_back(c);
+            }
+            out.push_back('.');
+        }
+        return out;
+    }
+
+    friend bool operator==(const name& a, const name& b) noexcept { return equal_ignoring_case(a.wire_, b.wire_); }
+    friend bool operator!=(const name& a, const name& b) noexcept { return !(a == b); }
+    friend bool operator<(const name& a, const name& b) noexcept { return compare_ignoring_case(a.wire_, b.wire_) < 0; }
+
+private:
+    friend class reader;
+
+    std::error_code check_label(std::string_view label) const {
+        if (label.empty()) return errc::empty_label;
+        if (label.size() > max_label_size) return errc::label_too_long;
+        if (wire_.size() + 1 + label.size() > max_name_size) return errc::name_too_long;
+        return {};
+    }
+
+    std::string wire_;
+};
+
+// Names from literals known to be valid; an invalid one gives the root.
+inline name make_name(std::string_view text) {
+    name n;
+    name::parse(text, n);
+    return n;
+}
+
+// ---- records
+
+struct ptr_rdata {
+    name target;
+};
+
+struct srv_rdata {
+    std::uint16_t priority = 0;
+    std::uint16_t weight = 0;
+    std::uint16_t port = 0;
+    name target;
+};
+
+// Character strings as they are on the wire; see make_txt() and parse_txt() for DNS-SD's
+// key=value view. No strings is written as one empty string (RFC 6763 §6.1).
+struct txt_rdata {
+    std::vector<std::string> strings;
+};
+
+// The restricted form mDNS uses (RFC 6762 §6.1): the next name is the record's own name and the
+// bitmap has window 0 only, so it lists types below 256.
+struct nsec_rdata {
+    name next;
+    std::vector<rr_type> types;
+};
+
+// Any type this codec does not parse: the rdata bytes as received (names inside stay compressed
+// and cannot be read out of the message).
+struct unknown_rdata {
+    std::string bytes;
+};
+
+using rdata = std::variant<unknown_rdata, asio::ip::address_v4, asio::ip::address_v6, ptr_rdata, srv_rdata, txt_rdata,
+                           nsec_rdata>;
+
+struct question {
+    name qname;
+    rr_type type = rr_type::any;
+    std::uint16_t qclass = class_in;  // without the QU bit
+    bool unicast_response = false;    // QU
+};
+
+struct resource_record {
+    name owner;
+    rr_type type = rr_type::a;
+    std::uint16_t rrclass = class_in;  // without the cache-flush bit
+    bool cache_flush = false;
+    std::uint32_t ttl = 0;
+    rdata data;
+};
+
+struct message {
+    std::uint16_t id = 0;
+    std::uint16_t flags = 0;
+    std::vector<question> questions;
+    std::vector<resource_record> answers;
+    std::vector<resource_record> authorities;
+    std::vector<resource_record> additionals;
+
+    bool is_response() const noexcept { return (flags & flag_response) != 0; }
+    bool is_truncated() const noexcept { return (flags & flag_truncated) != 0; }
+};
+
+// ---- DNS-SD TXT (RFC 6763 §6)
+
+using txt_map = std::map<std::string, std::string, less_ignoring_case>;
+
+// One "key=value" string per entry. Keys are printable ASCII without '=', not empty; a string is
+// at most 255 bytes.
+inline std::error_code make_txt(const txt_map& entries, txt_rdata& out) {
+    txt_rdata result;
+    for (const auto& [key, value] : entries) {
+        if (key.empty()) return errc::bad_txt_key;
+        for (const char c : key)
+            if (c < 0x20 || c > 0x7e || c == '=') return errc::bad_txt_key;
+        if (key.size() + 1 + value.size() > 255) return errc::txt_string_too_long;
+        result.strings.push_back(key + '=' + value);
+    }
+    out = std::move(result);
+    return {};
+}
+
+// Keys compare without case and the first of a repeated key wins (§6.4); a string without '='
+// is a key with an empty value; a string starting with '=' has no key and is skipped.
+inline txt_map parse_txt(const txt_rdata& txt) {
+    txt_map out;
+    for (const auto& s : txt.strings) {
+        const auto eq = s.find('=');
+        if (eq == 0 || s.empty()) continue;
+        if (eq == std::string::npos) out.emplace(s, std::string());
+        else out.emplace(s.substr(0, eq), s.substr(eq + 1));
+    }
+    return out;
+}
+
+// ---- decoding
+
+class reader {
+public:
+    explicit reader(std::string_view packet) noexcept
+        : data_(reinterpret_cast<const unsigned char*>(packet.data())), size_(packet.size()) {}
+
+    // Reads the name at pos and moves pos past its bytes at that place (up to and including the
+    // first pointer, if any).
+    std::error_code read_name(std::size_t& pos, name& out) const {
+        auto& w = out.wire_;
+        w.clear();
+        std::size_t p = pos;
+        std::size_t lowest = pos;  // every byte read so far is at or after this offset
+        std::size_t jumps = 0;
+        bool jumped = false;
+        for (;;) {
+            if (p >= size_) return errc::truncated;
+            const unsigned char len = data_[p];
+            if ((len & 0xc0) == 0xc0) {
+                if (p + 1 >= size_) return errc::truncated;
+                const std::size_t target = (std::size_t{len & 0x3fu} << 8) | data_[p + 1];
+                if (target > p) return errc::forward_pointer;
+                if (target >= lowest) return errc::pointer_loop;
+                if (++jumps > max_pointer_jumps) return errc::too_many_pointers;
+                if (!jumped) pos = p + 2;
+                jumped = true;
+                p = lowest = target;
+                continue;
+            }
+            if (len & 0xc0) return errc::bad_label_type;
+            if (len == 0) {
+                w.push_back('\0');
+                if (!jumped) pos = p + 1;
+                return {};
+            }
+            if (p + 1 + len > size_) return errc::truncated;
+            if (w.size() + 1 + len + 1 > max_name_size) return errc::name_too_long;
+            w.append(reinterpret_cast<const char*>(data_ + p), 1 + std::size_t{len});
+            p += 1 + std::size_t{len};
+        }
+    }
+
+    std::error_code read_question(std::size_t& pos, question& q) const {
+        if (const auto ec = read_name(pos, q.qname)) return ec;
+        if (pos + 4 > size_) return errc::truncated;
+        q.type = static_cast<rr_type>(librats::detail::get_u16(data_ + pos));
+        const std::uint16_t qclass = librats::detail::get_u16(data_ + pos + 2);
+        q.qclass = qclass & ~class_top_bit;
+        q.unicast_response = (qclass & class_top_bit) != 0;
+        pos += 4;
+        return {};
+    }
+
+    std::error_code read_record(std::size_t& pos, resource_record& r) const {
+        if (const auto ec = read_name(pos, r.owner)) return ec;
+        if (pos + 10 > size_) return errc::truncated;
+        r.type = static_cast<rr_type>(librats::detail::get_u16(data_ + pos));
+        const std::uint16_t rrclass = librats::detail::get_u16(data_ + pos + 2);
+        r.rrclass = rrclass & ~class_top_bit;
+        r.cache_flush = (rrclass & class_top_bit) != 0;
+        r.ttl = librats::detail::get_u32(data_ + pos + 4);
+        const std::size_t length = librats::detail::get_u16(data_ + pos + 8);
+        pos += 10;
+        if (length > size_ - pos) return errc::rdlength_past_end;
+        const std::size_t end = pos + length;
+        const auto ec = read_rdata(pos, end, r);
+        pos = end;
+        return ec;
+    }
+
+private:
+    std::error_code read_rdata(std::size_t pos, std::size_t end, resource_record& r) const {
+        const std::size_t length = end - pos;
+        switch (r.type) {
+        case rr_type::a: {
+            if (length != 4) return errc::bad_rdata;
+            asio::ip::address_v4::bytes_type b;
+            std::copy(data_ + pos, data_ + end, b.begin());
+            r.data = asio::ip::address_v4(b);
+            return {};
+        }
+        case rr_type::aaaa: {
+            if (length != 16) return errc::bad_rdata;
+            asio::ip::address_v6::bytes_type b;
+            std::copy(data_ + pos, data_ + end, b.begin());
+            r.data = asio::ip::address_v6(b);
+            return {};
+        }
+        case rr_type::ptr: {
+            ptr_rdata ptr;
+            if (const auto ec = read_name(pos, ptr.target)) return ec;
+            if (pos != end) return errc::bad_rdata;
+            r.data = std::move(ptr);
+            return {};
+        }
+        case rr_type::srv: {
+            if (length < 7) return errc::bad_rdata;
+            srv_rdata srv;
+            srv.priority = librats::detail::get_u16(data_ + pos);
+            srv.weight = librats::detail::get_u16(data_ + pos + 2);
+            srv.port = librats::detail::get_u16(data_ + pos + 4);
+            pos += 6;
+            if (const auto ec = read_name(pos, srv.target)) return ec;
+            if (pos != end) return errc::bad_rdata;
+            r.data = std::move(srv);
+            return {};
+        }
+        case rr_type::txt: {
+            txt_rdata txt;
+            while (pos < end) {
+                const std::size_t len = data_[pos];
+                if (len + 1 > end - pos) return errc::bad_rdata;
+                txt.strings.emplace_back(reinterpret_cast<const char*>(data_ + pos + 1), len);
+                pos += 1 + len;
+            }
+            r.data = std::move(txt);
+            return {};
+        }
+        case rr_type::nsec: {
+            // An NSEC outside the restricted mDNS form (python-zeroconf 0.47 writes the window
+            // and length as 16-bit fields) stays raw data: it is bounded by rdlength, and the
+            // packet's other records are still good.
+            nsec_rdata nsec;
+            const auto start = pos;
+            if (!read_name(pos, nsec.next) && pos + 2 <= end) {
+                const std::size_t window = data_[pos];
+                const std::size_t bitmap = data_[pos + 1];
+                pos += 2;
+                if (window == 0 && bitmap != 0 && bitmap <= 32 && pos + bitmap == end) {
+                    for (std::size_t i = 0; i < bitmap * 8; ++i)
+                        if (data_[pos + i / 8] & (0x80u >> (i % 8))) nsec.types.push_back(static_cast<rr_type>(i));
+                    r.data = std::move(nsec);
+                    return {};
+                }
+            }
+            r.data = unknown_rdata{std::string(reinterpret_cast<const char*>(data_ + start), length)};
+            return {};
+        }
+        default:
+            r.data = unknown_rdata{std::string(reinterpret_cast<const char*>(data_ + pos), length)};
+            return {};
+        }
+    }
+
+    const unsigned char* data_;
+    std::size_t size_;
+};
+
+// Decodes a whole message into out, whose vectors are reused. On error, out holds what was read.
+inline std::error_code decode(std::string_view packet, message& out) {
+    out.questions.clear();
+    out.answers.clear();
+    out.authorities.clear();
+    out.additionals.clear();
+    if (packet.size() < header_size) return errc::truncated;
+    const auto* h = reinterpret_cast<const unsigned char*>(packet.data());
+    out.id = librats::detail::get_u16(h);
+    out.flags = librats::detail::get_u16(h + 2);
+    const std::size_t qd = librats::detail::get_u16(h + 4);
+    const std::size_t an = librats::detail::get_u16(h + 6);
+    const std::size_t ns = librats::detail::get_u16(h + 8);
+    const std::size_t ar = librats::detail::get_u16(h + 10);
+    // The smallest question is 5 bytes (root name, type, class), the smallest record 11.
+    if (qd * 5 + (an + ns + ar) * 11 > packet.size() - header_size) return errc::counts_exceed_packet;
+
+    const reader in(packet);
+    std::size_t pos = header_size;
+    for (std::size_t i = 0; i < qd; ++i) {
+        out.questions.emplace_back();
+        if (const auto ec = in.read_question(pos, out.questions.back())) return ec;
+    }
+    for (auto* section : {&out.answers, &out.authorities, &out.additionals}) {
+        const std::size_t count = section == &out.answers ? an : section == &out.authorities ? ns : ar;
+        for (std::size_t i = 0; i < count; ++i) {
+            section->emplace_back();
+            if (const auto ec = in.read_record(pos, section->back())) return ec;
+        }
+    }
+    return {};
+}
+
+// ---- encoding
+
+namespace detail {
+
+inline void put16(std::string& out, std::uint16_t v) {
+    out.push_back(static_cast<char>(v >> 8));
+    out.push_back(static_cast<char>(v & 0xff));
+}
+
+inline void put32(std::string& out, std::uint32_t v) {
+    put16(out, static_cast<std::uint16_t>(v >> 16));
+    put16(out, static_cast<std::uint16_t>(v & 0xffff));
+}
+
+inline bool rdata_matches(rr_type type, const rdata& data) noexcept {
+    switch (data.index()) {
+    case 0: return true;
+    case 1: return type == rr_type::a;
+    case 2: return type == rr_type::aaaa;
+    case 3: return type == rr_type::ptr;
+    case 4: return type == rr_type::srv;
+    case 5: return type == rr_type::txt;
+    default: return type == rr_type::nsec;
+    }
+}
+
+// Writes rdata; write_name(out, name) writes a name the way the caller wants (compressed or not).
+template <class NameWriter>
+std::error_code append_rdata(std::string& out, const rdata& data, NameWriter&& write_name) {
+    if (const auto* raw = std::get_if<unknown_rdata>(&data)) {
+        out.append(raw->bytes);
+    } else if (const auto* v4 = std::get_if<asio::ip::address_v4>(&data)) {
+        const auto b = v4->to_bytes();
+        out.append(reinterpret_cast<const char*>(b.data()), b.size());
+    } else if (const auto* v6 = std::get_if<asio::ip::address_v6>(&data)) {
+        const auto b = v6->to_bytes();
+        out.append(reinterpret_cast<const char*>(b.data()), b.size());
+    } else if (const auto* ptr = std::get_if<ptr_rdata>(&data)) {
+        write_name(out, ptr->target);
+    } else if (const auto* srv = std::get_if<srv_rdata>(&data)) {
+        put16(out, srv->priority);
+        put16(out, srv->weight);
+        put16(out, srv->port);
+        write_name(out, srv->target);
+    } else if (const auto* txt = std::get_if<txt_rdata>(&data)) {
+        if (txt->strings.empty()) out.push_back('\0');
+        for (const auto& s : txt->strings) {
+            if (s.size() > 255) return errc::txt_string_too_long;
+            out.push_back(static_cast<char>(s.size()));
+            out.append(s);
+        }
+    } else {
+        const auto& nsec = std::get<nsec_rdata>(data);
+        write_name(out, nsec.next);
+        unsigned char bitmap[32] = {};
+        std::size_t used = 1;
+        for (const auto t : nsec.types) {
+            const auto v = static_cast<std::uint16_t>(t);
+            if (v > 255) return errc::bad_rdata;
+            bitmap[v / 8] |= static_cast<unsigned char>(0x80u >> (v % 8));
+            used = std::max<std::size_t>(used, v / 8 + 1u);
+        }
+        out.push_back('\0');
+        out.push_back(static_cast<char>(used));
+        out.append(reinterpret_cast<const char*>(bitmap), used);
+    }
+    return {};
+}
+
+}  // namespace detail
+
+// The rdata with names uncompressed and lowercased: equal for records that mean the same
+// (known-answer suppression, conflicts) and ordered as RFC 6762 §8.2 compares them.
+inline std::string canonical_rdata(const rdata& data) {
+    std::string out;
+    detail::append_rdata(out, data, [](std::string& o, const name& n) {
+        for (const char c : n.wire()) o.push_back(to_lower_ascii(c));
+    });
+    return out;
+}
+
+// Writes messages with name compression: every name suffix written at an offset a pointer can
+// reach is remembered and reused. One writer per message.
+class writer {
+public:
+    explicit writer(std::string& out) : out_(out) {}
+
+    std::error_code write(const message& m) {
+        out_.clear();
+        suffixes_.clear();
+        detail::put16(out_, m.id);
+        detail::put16(out_, m.flags);
+        for (const std::size_t count :
+             {m.questions.size(), m.answers.size(), m.authorities.size(), m.additionals.size()}) {
+            if (count > 0xffff) return errc::message_too_large;
+            detail::put16(out_, static_cast<std::uint16_t>(count));
+        }
+        for (const auto& q : m.questions) {
+            write_name(q.qname);
+            detail::put16(out_, static_cast<std::uint16_t>(q.type));
+            detail::put16(out_, static_cast<std::uint16_t>(q.qclass | (q.unicast_response ? class_top_bit : 0)));
+        }
+        for (const auto* section : {&m.answers, &m.authorities, &m.additionals})
+            for (const auto& r : *section)
+                if (const auto ec = write_record(r)) return ec;
+        if (out_.size() > max_message_size) return errc::message_too_large;
+        return {};
+    }
+
+private:
+    struct suffix {
+        std::string_view wire;  // into a name of the message being written
+        std::uint16_t offset;
+    };
+
+    std::error_code write_record(const resource_record& r) {
+        if (!detail::rdata_matches(r.type, r.data)) return errc::bad_rdata;
+        write_name(r.owner);
+        detail::put16(out_, static_cast<std::uint16_t>(r.type));
+        detail::put16(out_, static_cast<std::uint16_t>(r.rrclass | (r.cache_flush ? class_top_bit : 0)));
+        detail::put32(out_, r.ttl);
+        const std::size_t length_at = out_.size();
+        detail::put16(out_, 0);
+        if (const auto ec = detail::append_rdata(out_, r.data, [this](std::string&, const name& n) { write_name(n); }))
+            return ec;
+        const std::size_t length = out_.size() - length_at - 2;
+        if (length > 0xffff) return errc::message_too_large;
+        out_[length_at] = static_cast<char>(length >> 8);
+        out_[length_at + 1] = static_cast<char>(length & 0xff);
+        return {};
+    }
+
+    void write_name(const name& n) {
+        const std::string_view w = n.wire();
+        std::size_t i = 0;
+        while (w[i] != 0) {
+            const std::string_view rest = w.substr(i);
+            for (const auto& s : suffixes_) {
+                if (equal_ignoring_case(s.wire, rest)) {
+                    detail::put16(out_, static_cast<std::uint16_t>(0xc000 | s.offset));
+                    return;
+                }
+            }
+            if (out_.size() < 0x4000) suffixes_.push_back({rest, static_cast<std::uint16_t>(out_.size())});
+            const std::size_t len = static_cast<unsigned char>(w[i]);
+            out_.append(w.substr(i, 1 + len));
+            i += 1 + len;
+        }
+        out_.push_back('\0');
+    }
+
+    std::string& out_;
+    std::vector<suffix> suffixes_;
+};
+
+inline std::error_code encode(const message& m, std::string& out) { return writer(out).write(m); }
+
+}  // namespace librats::mdns::dns
+
+#endif
+// ---- end <librats/mdns/dns.hpp>
+
+#include <asio/ip/address.hpp>
+#include <asio/ip/udp.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <random>
+#include <set>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+namespace librats::mdns {
+
+inline constexpr std::uint16_t mdns_port = 5353;
+
+// 224.0.0.251:5353 or [ff02::fb]:5353: where send() is asked to multicast.
+inline asio::ip::udp::endpoint multicast_endpoint(bool ipv6) {
+    return {ipv6 ? asio::ip::make_address("ff02::fb") : asio::ip::make_address("224.0.0.251"), mdns_port};
+}
+
+struct engine_options {
+    bool ipv6 = false;
+    std::string service_type = "_librats._tcp";  // under "local."
+    // RFC 6762 §10: records holding a host name live 120 s, the others 75 minutes.
+    std::uint32_t host_ttl = 120;
+    std::uint32_t service_ttl = 4500;
+    std::size_t max_services = 256;
+    std::size_t max_cache_records = 2048;
+    std::size_t max_packet_size = 1440;           // of queries we send with known answers
+    std::size_t max_received_packet_size = 9000;  // RFC 6762 §17
+    std::chrono::steady_clock::duration max_browse_interval = std::chrono::minutes(60);
+};
+
+// What advertise() publishes.
+struct advertisement {
+    std::string instance;  // the instance label, e.g. "librats 1a2b3c"; at most 63 bytes
+    std::string host;      // the host label: "<host>.local."; pick one unique to this process
+    std::uint16_t port = 0;
+    std::vector<asio::ip::address> addresses;  // of the host on this interface, both families
+    dns::txt_map txt;
+    std::string peer_id;  // published as TXT "id=<peer_id>"
+};
+
+// A discovered instance, resolved: it has an SRV record and an address for its host.
+struct service {
+    dns::name instance;          // "<label>.<service type>.local."
+    std::string instance_label;  // "<label>"
+    dns::name host;
+    std::uint16_t port = 0;
+    std::vector<asio::ip::address> addresses;
+    dns::txt_map txt;
+    std::string peer_id;  // TXT "id", empty if absent
+
+    friend bool operator==(const service& a, const service& b) {
+        return a.instance == b.instance && a.host == b.host && a.port == b.port && a.addresses == b.addresses &&
+               a.txt == b.txt;
+    }
+    friend bool operator!=(const service& a, const service& b) { return !(a == b); }
+};
+
+enum class service_event : std::uint8_t { resolved, updated, removed };
+
+enum class advertising_state : std::uint8_t { idle, probing, announcing, announced };
+
+struct engine_statistics {
+    std::uint64_t packets_received = 0;
+    std::uint64_t packets_sent = 0;
+    std::uint64_t malformed_packets = 0;
+    std::uint64_t ignored_packets = 0;  // wrong family, opcode or rcode, response from a port not 5353
+    std::uint64_t queries_received = 0;
+    std::uint64_t responses_received = 0;
+    std::uint64_t probes_sent = 0;
+    std::uint64_t announcements_sent = 0;
+    std::uint64_t goodbyes_sent = 0;
+    std::uint64_t responses_sent = 0;
+    std::uint64_t queries_sent = 0;
+    std::uint64_t known_answers_suppressed = 0;  // our answers left out: the querier knew them
+    std::uint64_t known_answers_sent = 0;
+    std::uint64_t rate_limited = 0;  // answers not multicast: the record went out less than 1 s ago
+    std::uint64_t conflicts = 0;
+    std::uint64_t renames = 0;
+    std::uint64_t tie_breaks_lost = 0;
+    std::uint64_t cache_full = 0;
+};
+
+class engine {
+public:
+    using clock = std::chrono::steady_clock;
+    using time_point = clock::time_point;
+    using send_function = std::function<void(const asio::ip::udp::endpoint&, std::string_view)>;
+    using service_handler = std::function<void(service_event, const service&)>;
+
+    // Throws std::system_error if options.service_type is not a valid name.
+    engine(engine_options options, std::uint64_t seed, send_function send)
+        : options_(std::move(options)), rng_(seed), send_(std::move(send)) {
+        if (const auto ec = dns::name::parse(options_.service_type + ".local", service_type_name_))
+            throw std::system_error(ec, "librats: mDNS service type");
+        enumeration_name_ = dns::make_name("_services._dns-sd._udp.local");
+    }
+
+    engine(const engine&) = delete;
+    engine& operator=(const engine&) = delete;
+
+    const engine_statistics& statistics() const noexcept { return stats_; }
+    advertising_state state() const noexcept { return state_; }
+    // The names advertised now: they change when a conflict renames them.
+    const dns::name& instance_name() const noexcept { return instance_name_; }
+    const dns::name& host_name() const noexcept { return host_name_; }
+    const std::string& instance_label() const noexcept { return instance_label_; }
+    bool browsing() const noexcept { return static_cast<bool>(on_service_); }
+    const std::map<dns::name, service>& services() const noexcept { return services_; }
+    std::size_t cached_records() const noexcept { return cache_.size(); }
+
+    // ---- operations
+
+    // Starts probing for the names of `ad` (replacing an earlier advertisement, which says
+    // goodbye first). Fails if a label or the TXT data cannot be encoded.
+    std::error_code advertise(advertisement ad, time_point now) {
+        dns::name instance, host;
+        if (const auto ec = make_names(ad.instance, ad.host, instance, host)) return ec;
+        if (!ad.peer_id.empty()) ad.txt["id"] = ad.peer_id;
+        dns::txt_rdata txt;
+        if (const auto ec = dns::make_txt(ad.txt, txt)) return ec;
+        stop_advertising();
+        ad_ = std::move(ad);
+        instance_label_ = ad_.instance;
+        host_label_ = ad_.host;
+        txt_ = std::move(txt);
+        build_records();
+        start_probing(now, clock::duration::zero());
+        return {};
+    }
+
+    // Says goodbye (TTL 0) if the records were announced, and stops answering for them.
+    void stop_advertising() {
+        if (state_ == advertising_state::announcing || state_ == advertising_state::announced) {
+            dns::message m;
+            m.flags = dns::flag_response | dns::flag_authoritative;
+            for (const auto& o : records_) {
+                m.answers.push_back(o.record);
+                m.answers.back().ttl = 0;
+            }
+            ++stats_.goodbyes_sent;
+            transmit(multicast_endpoint(options_.ipv6), m);
+        }
+        state_ = advertising_state::idle;
+        records_.clear();
+        instance_name_ = host_name_ = dns::name();
+    }
+
+    // Queries for the service type (again and again, 1 s, 2 s, 4 s … apart up to
+    // max_browse_interval) and reports every instance that resolves, changes or goes away.
+    void browse(service_handler on_service, time_point now) {
+        on_service_ = std::move(on_service);
+        browse_interval_ = std::chrono::seconds(1);
+        browse_next_ = now + random_between(std::chrono::milliseconds(20), std::chrono::milliseconds(120));
+    }
+
+    // Forgets the cache and the services without reporting them removed.
+    void stop_browsing() {
+        on_service_ = nullptr;
+        cache_.clear();
+        services_.clear();
+        resolves_.clear();
+    }
+
+    void stop() {
+        stop_advertising();
+        stop_browsing();
+    }
+
+    // ---- input
+
+    void receive(const asio::ip::udp::endpoint& from, std::string_view packet, time_point now) {
+        ++stats_.packets_received;
+        if (from.address().is_v6() != options_.ipv6) return ignore();
+        if (packet.size() > options_.max_received_packet_size || dns::decode(packet, in_)) {
+            ++stats_.malformed_packets;
+            return;
+        }
+        // RFC 6762 §18.3, §18.11: other opcodes and response codes are not mDNS.
+        if ((in_.flags & 0x780f) != 0) return ignore();
+        if (in_.is_response()) {
+            // §11: a response not from port 5353 is not a multicast DNS response.
+            if (from.port() != mdns_port) return ignore();
+            on_response(now);
+        } else {
+            on_query(from, now);
+        }
+        if (services_dirty_) refresh_services(now);
+    }
+
+    // Probes, announcements, queries and cache expiry: call at next_deadline() (earlier or
+    // later is harmless).
+    void tick(time_point now) {
+        if ((state_ == advertising_state::probing || state_ == advertising_state::announcing) && now >= advertise_next_)
+            advance_advertising(now);
+        if (browsing()) {
+            if (now >= browse_next_) send_browse_query(now);
+            send_due_resolves(now);
+            expire_and_refresh(now);
+        }
+        if (services_dirty_) refresh_services(now);
+    }
+
+    // When tick() has something to do next; time_point::max() if nothing is scheduled.
+    time_point next_deadline() const {
+        auto at = time_point::max();
+        if (state_ == advertising_state::probing || state_ == advertising_state::announcing) at = advertise_next_;
+        if (!browsing()) return at;
+        at = std::min(at, browse_next_);
+        for (const auto& [instance, r] : resolves_) at = std::min(at, r.next);
+        for (const auto& [key, e] : cache_) at = std::min({at, e.expires, refresh_due(e)});
+        return at;
+    }
+
+private:
+    static constexpr std::size_t probe_count = 3;
+    static constexpr std::size_t announcement_count = 2;
+    static constexpr std::size_t resolve_attempts = 3;
+    static constexpr std::size_t refresh_count = 4;  // at 80, 85, 90 and 95 % of the TTL (§5.2)
+    static constexpr clock::duration probe_interval = std::chrono::milliseconds(250);
+    static constexpr clock::duration announce_interval = std::chrono::seconds(1);
+    static constexpr clock::duration goodbye_delay = std::chrono::seconds(1);
+    static constexpr std::uint32_t legacy_ttl = 10;  // §6.7
+
+    struct owned_record {
+        dns::resource_record record;  // unique records carry the cache-flush bit
+        std::string rdata;            // canonical
+        time_point last_multicast{};
+        bool multicast = false;  // last_multicast is set
+    };
+
+    struct cache_key {
+        dns::name owner;
+        dns::rr_type type;
+        std::string rdata;  // canonical
+        friend bool operator<(const cache_key& a, const cache_key& b) {
+            if (a.owner != b.owner) return a.owner < b.owner;
+            if (a.type != b.type) return a.type < b.type;
+            return a.rdata < b.rdata;
+        }
+    };
+
+    struct cache_entry {
+        dns::resource_record record;
+        time_point received;
+        time_point expires;
+        std::size_t refreshes_sent = 0;
+        int refresh_jitter = 0;  // in tenths of a percent of the TTL (§5.2: 0–2 %)
+    };
+
+    struct resolve_state {
+        std::size_t attempts = 0;
+        time_point next;
+    };
+
+    void ignore() { ++stats_.ignored_packets; }
+
+    template <class Duration>
+    clock::duration random_between(Duration lo, Duration hi) {
+        const auto a = std::chrono::duration_cast<clock::duration>(lo).count();
+        const auto b = std::chrono::duration_cast<clock::duration>(hi).count();
+        return clock::duration(std::uniform_int_distribution<clock::rep>(a, b)(rng_));
+    }
+
+    // ---- advertising
+
+    std::error_code make_names(std::string_view instance_label, std::string_view host_label, dns::name& instance,
+                               dns::name& host) const {
+        instance = service_type_name_;
+        if (const auto ec = instance.prepend(instance_label)) return ec;
+        host = dns::make_name("local");
+        return host.prepend(host_label);
+    }
+
+    void build_records() {
+        make_names(instance_label_, host_label_, instance_name_, host_name_);
+        records_.clear();
+        const auto add = [this](const dns::name& owner, dns::rr_type type, bool unique, std::uint32_t ttl,
+                                dns::rdata data) {
+            owned_record o;
+            o.record = {owner, type, dns::class_in, unique, ttl, std::move(data)};
+            o.rdata = dns::canonical_rdata(o.record.data);
+            records_.push_back(std::move(o));
+        };
+        add(enumeration_name_, dns::rr_type::ptr, false, options_.service_ttl, dns::ptr_rdata{service_type_name_});
+        add(service_type_name_, dns::rr_type::ptr, false, options_.service_ttl, dns::ptr_rdata{instance_name_});
+        add(instance_name_, dns::rr_type::srv, true, options_.host_ttl, dns::srv_rdata{0, 0, ad_.port, host_name_});
+        add(instance_name_, dns::rr_type::txt, true, options_.service_ttl, txt_);
+        for (const auto& a : ad_.addresses) {
+            if (a.is_v4()) add(host_name_, dns::rr_type::a, true, options_.host_ttl, a.to_v4());
+            else add(host_name_, dns::rr_type::aaaa, true, options_.host_ttl, a.to_v6());
+        }
+    }
+
+    void start_probing(time_point now, clock::duration extra_delay) {
+        state_ = advertising_state::probing;
+        steps_ = 0;
+        // §8.1: the first probe waits 0–250 ms so that hosts starting together do not collide.
+        advertise_next_ = now + extra_delay + random_between(clock::duration::zero(), probe_interval);
+    }
+
+    void advance_advertising(time_point now) {
+        if (state_ == advertising_state::probing) {
+            if (steps_ < probe_count) {
+                send_probe();
+                ++steps_;
+                advertise_next_ = now + probe_interval;
+                return;
+            }
+            state_ = advertising_state::announcing;
+            steps_ = 0;
+        }
+        dns::message m;
+        m.flags = dns::flag_response | dns::flag_authoritative;
+        for (auto& o : records_) {
+            m.answers.push_back(o.record);
+            o.last_multicast = now;
+            o.multicast = true;
+        }
+        ++stats_.announcements_sent;
+        transmit(multicast_endpoint(options_.ipv6), m);
+        if (++steps_ >= announcement_count) state_ = advertising_state::announced;
+        else advertise_next_ = now + announce_interval;
+    }
+
+    // §8.1: "ANY" questions for the names we want, asking for unicast replies, with the records
+    // we propose in the authority section for simultaneous probes to compare.
+    void send_probe() {
+        dns::message m;
+        for (const auto* n : {&instance_name_, &host_name_}) m.questions.push_back({*n, dns::rr_type::any, dns::class_in, true});
+        for (const auto& o : records_) {
+            if (o.record.owner != instance_name_ && o.record.owner != host_name_) continue;
+            m.authorities.push_back(o.record);
+            m.authorities.back().cache_flush = false;
+        }
+        ++stats_.probes_sent;
+        transmit(multicast_endpoint(options_.ipv6), m);
+    }
+
+    bool owns(const dns::resource_record& r, const std::string& rdata) const {
+        for (const auto& o : records_)
+            if (o.record.type == r.type && o.record.owner == r.owner && o.rdata == rdata) return true;
+        return false;
+    }
+
+    bool owns_type(const dns::resource_record& r) const {
+        for (const auto& o : records_)
+            if (o.record.type == r.type && o.record.owner == r.owner) return true;
+        return false;
+    }
+
+    // §8.2: simultaneous probes compare their authority records for the name; the
+    // lexicographically later set wins and the other host probes again a second later.
+    void break_ties(time_point now) {
+        using entry = std::tuple<std::uint16_t, std::uint16_t, std::string>;
+        for (const auto* n : {&instance_name_, &host_name_}) {
+            std::vector<entry> theirs, ours;
+            for (const auto& r : in_.authorities)
+                if (r.owner == *n) theirs.emplace_back(r.rrclass, static_cast<std::uint16_t>(r.type), dns::canonical_rdata(r.data));
+            if (theirs.empty()) continue;
+            for (const auto& o : records_)
+                if (o.record.owner == *n)
+                    ours.emplace_back(o.record.rrclass, static_cast<std::uint16_t>(o.record.type), o.rdata);
+            std::sort(theirs.begin(), theirs.end());
+            std::sort(ours.begin(), ours.end());
+            if (ours < theirs) {
+                ++stats_.tie_breaks_lost;
+                return start_probing(now, std::chrono::seconds(1));
+            }
+        }
+    }
+
+    // §9: a name someone else holds with other data. While probing the name is renamed; once
+    // announced the host probes again, which renames it if the other host still defends it.
+    void check_conflicts(time_point now) {
+        bool instance = false, host = false;
+        for (const auto* section : {&in_.answers, &in_.additionals}) {
+            for (const auto& r : *section) {
+                if (r.ttl == 0) continue;
+                const bool ours_instance = r.owner == instance_name_, ours_host = r.owner == host_name_;
+                if (!ours_instance && !ours_host) continue;
+                if (state_ != advertising_state::probing && !owns_type(r)) continue;
+                if (owns(r, dns::canonical_rdata(r.data))) continue;
+                instance = instance || ours_instance;
+                host = host || ours_host;
+            }
+        }
+        if (!instance && !host) return;
+        ++stats_.conflicts;
+        if (state_ != advertising_state::probing) return start_probing(now, clock::duration::zero());
+        // §9: after 15 conflicts within 10 s, wait 5 s before probing again.
+        if (now - conflict_window_start_ > std::chrono::seconds(10)) {
+            conflict_window_start_ = now;
+            conflicts_in_window_ = 0;
+        }
+        const bool too_many = ++conflicts_in_window_ >= 15;
+        if (instance) instance_label_ = renamed_instance(instance_label_);
+        if (host) host_label_ = renamed_host(host_label_);
+        ++stats_.renames;
+        build_records();
+        start_probing(now, too_many ? std::chrono::seconds(5) : clock::duration::zero());
+    }
+
+    // "name" → "name (2)" → "name (3)" (§9); the base is cut to keep the label within 63 bytes.
+    static std::string renamed_instance(const std::string& label) {
+        std::string base = label;
+        unsigned long n = 1;
+        const auto open = label.rfind(" (");
+        if (open != std::string::npos && label.size() > open + 3 && label.back() == ')') {
+            const auto digits = label.substr(open + 2, label.size() - open - 3);
+            if (digits.size() <= 6 && std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+                n = std::stoul(digits);
+                base = label.substr(0, open);
+            }
+        }
+        const std::string suffix = " (" + std::to_string(n + 1) + ")";
+        truncate_utf8(base, dns::max_label_size - suffix.size());
+        return base + suffix;
+    }
+
+    // "host" → "host-2" → "host-3".
+    static std::string renamed_host(const std::string& label) {
+        std::string base = label;
+        unsigned long n = 1;
+        const auto dash = label.rfind('-');
+        if (dash != std::string::npos && dash + 1 < label.size() && label.size() - dash - 1 <= 6 &&
+            std::all_of(label.begin() + static_cast<std::ptrdiff_t>(dash) + 1, label.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+            n = std::stoul(label.substr(dash + 1));
+            base = label.substr(0, dash);
+        }
+        const std::string suffix = "-" + std::to_string(n + 1);
+        truncate_utf8(base, dns::max_label_size - suffix.size());
+        return base + suffix;
+    }
+
+    // Instance labels are UTF-8 (RFC 6763 §4.1.1): a cut never splits a character.
+    static void truncate_utf8(std::string& s, std::size_t size) {
+        if (s.size() <= size) return;
+        while (size > 0 && (static_cast<unsigned char>(s[size]) & 0xc0) == 0x80) --size;
+        s.resize(size);
+    }
+
+    // ---- answering
+
+    static bool answers(const owned_record& o, const dns::question& q) {
+        return (q.type == dns::rr_type::any || q.type == o.record.type) &&
+               (q.qclass == dns::class_in || q.qclass == dns::class_any) && o.record.owner == q.qname;
+    }
+
+    // §7.1: the querier listed the record with at least half its TTL left.
+    bool known(const owned_record& o, const std::vector<std::string>& known_rdata) const {
+        for (std::size_t i = 0; i < in_.answers.size(); ++i) {
+            const auto& k = in_.answers[i];
+            if (k.type == o.record.type && k.ttl >= o.record.ttl / 2 && known_rdata[i] == o.rdata && k.owner == o.record.owner)
+                return true;
+        }
+        return false;
+    }
+
+    void on_query(const asio::ip::udp::endpoint& from, time_point now) {
+        ++stats_.queries_received;
+        if (state_ == advertising_state::probing) break_ties(now);
+        if (state_ != advertising_state::announcing && state_ != advertising_state::announced) return;
+
+        std::vector<std::string> known_rdata;
+        for (const auto& k : in_.answers) known_rdata.push_back(dns::canonical_rdata(k.data));
+        // §6.7: a query from a port other than 5353 comes from a simple resolver: it gets a
+        // unicast reply in the conventional form.
+        const bool legacy = from.port() != mdns_port;
+        std::vector<std::size_t> multicast, unicast;
+        const auto add = [](std::vector<std::size_t>& to, std::size_t i) {
+            if (std::find(to.begin(), to.end(), i) == to.end()) to.push_back(i);
+        };
+        for (const auto& q : in_.questions) {
+            // A probe (questions with proposed records) may be defended every 250 ms (§6).
+            const bool probe = std::any_of(in_.authorities.begin(), in_.authorities.end(),
+                                           [&](const dns::resource_record& r) { return r.owner == q.qname; });
+            for (std::size_t i = 0; i < records_.size(); ++i) {
+                const auto& o = records_[i];
+                if (!answers(o, q)) continue;
+                if (known(o, known_rdata)) {
+                    ++stats_.known_answers_suppressed;
+                    continue;
+                }
+                if (legacy || q.unicast_response) {
+                    add(unicast, i);
+                    continue;
+                }
+                if (o.multicast && now - o.last_multicast < (probe ? probe_interval : std::chrono::seconds(1))) {
+                    ++stats_.rate_limited;
+                    continue;
+                }
+                add(multicast, i);
+            }
+        }
+        if (!multicast.empty()) respond(multicast_endpoint(options_.ipv6), multicast, known_rdata, false, now);
+        if (!unicast.empty()) respond(from, unicast, known_rdata, legacy, now);
+    }
+
+    void respond(const asio::ip::udp::endpoint& to, const std::vector<std::size_t>& answer_indices,
+                 const std::vector<std::string>& known_rdata, bool legacy, time_point now) {
+        dns::message m;
+        m.flags = dns::flag_response | dns::flag_authoritative;
+        if (legacy) {
+            m.id = in_.id;
+            m.questions = in_.questions;
+            for (auto& q : m.questions) q.unicast_response = false;
+        }
+        // RFC 6763 §12: a PTR to our instance brings its SRV, TXT and addresses; an SRV brings
+        // the addresses.
+        std::vector<std::size_t> additional;
+        const auto wants = [&](const owned_record& o, std::size_t i) {
+            if (std::find(answer_indices.begin(), answer_indices.end(), i) != answer_indices.end()) return;
+            if (std::find(additional.begin(), additional.end(), i) != additional.end()) return;
+            if (!known(o, known_rdata)) additional.push_back(i);
+        };
+        for (const auto i : answer_indices) {
+            const auto& r = records_[i].record;
+            const bool our_ptr = r.type == dns::rr_type::ptr && r.owner == service_type_name_;
+            for (std::size_t j = 0; j < records_.size(); ++j) {
+                const auto& o = records_[j];
+                const bool address = o.record.type == dns::rr_type::a || o.record.type == dns::rr_type::aaaa;
+                if ((our_ptr && o.record.owner == instance_name_) || ((our_ptr || r.type == dns::rr_type::srv) && address))
+                    wants(o, j);
+            }
+        }
+        const auto append = [&](std::vector<dns::resource_record>& section, std::size_t i) {
+            auto& o = records_[i];
+            section.push_back(o.record);
+            if (legacy) {
+                section.back().ttl = std::min(section.back().ttl, legacy_ttl);
+                section.back().cache_flush = false;
+            } else if (to.address().is_multicast()) {
+                o.last_multicast = now;
+                o.multicast = true;
+            }
+        };
+        for (const auto i : answer_indices) append(m.answers, i);
+        for (const auto i : additional) append(m.additionals, i);
+        ++stats_.responses_sent;
+        transmit(to, m);
+    }
+
+    // ---- browsing
+
+    void on_response(time_point now) {
+        ++stats_.responses_received;
+        if (state_ != advertising_state::idle) check_conflicts(now);
+        if (!browsing()) return;
+        // Addresses are kept for hosts named by an SRV record, in this packet or in the cache.
+        std::set<dns::name> hosts;
+        for (const auto& [key, e] : cache_)
+            if (const auto* srv = std::get_if<dns::srv_rdata>(&e.record.data)) hosts.insert(srv->target);
+        for (const auto* section : {&in_.answers, &in_.additionals})
+            for (const auto& r : *section)
+                if (const auto* srv = std::get_if<dns::srv_rdata>(&r.data); srv && relevant(r)) hosts.insert(srv->target);
+        for (const auto* section : {&in_.answers, &in_.additionals}) {
+            for (const auto& r : *section) {
+                const bool address = r.type == dns::rr_type::a || r.type == dns::rr_type::aaaa;
+                if (address ? hosts.count(r.owner) && r.owner != host_name_ : relevant(r)) cache(r, now);
+            }
+        }
+    }
+
+    // PTR records of the service type, SRV and TXT records of its instances; not our own.
+    bool relevant(const dns::resource_record& r) const {
+        if (r.rrclass != dns::class_in) return false;
+        if (r.type == dns::rr_type::ptr) {
+            const auto* ptr = std::get_if<dns::ptr_rdata>(&r.data);
+            return ptr && r.owner == service_type_name_ && ptr->target.parent() == service_type_name_ &&
+                   ptr->target != instance_name_;
+        }
+        if (r.type == dns::rr_type::srv || r.type == dns::rr_type::txt)
+            return r.owner.parent() == service_type_name_ && r.owner != instance_name_;
+        return false;
+    }
+
+    void cache(const dns::resource_record& r, time_point now) {
+        cache_key key{r.owner, r.type, dns::canonical_rdata(r.data)};
+        const auto it = cache_.find(key);
+        if (r.ttl == 0) {
+            // §10.1: a goodbye; the record goes one second later.
+            if (it != cache_.end()) {
+                it->second.expires = std::min(it->second.expires, now + goodbye_delay);
+                it->second.refreshes_sent = refresh_count;
+            }
+            return;
+        }
+        if (r.cache_flush) {
+            // §10.2: other data for this name and type, older than a second, goes a second later.
+            for (auto f = cache_.lower_bound(cache_key{r.owner, r.type, {}});
+                 f != cache_.end() && f->first.owner == r.owner && f->first.type == r.type; ++f) {
+                if (f->first.rdata == key.rdata || now - f->second.received <= std::chrono::seconds(1)) continue;
+                f->second.expires = std::min(f->second.expires, now + goodbye_delay);
+                f->second.refreshes_sent = refresh_count;
+            }
+        }
+        const auto expires = now + std::chrono::seconds(r.ttl);
+        if (it != cache_.end()) {
+            it->second.record = r;
+            it->second.received = now;
+            it->second.expires = expires;
+            it->second.refreshes_sent = 0;
+            return;
+        }
+        if (cache_.size() >= options_.max_cache_records) {
+            ++stats_.cache_full;
+            return;
+        }
+        const int jitter = std::uniform_int_distribution<int>(0, 20)(rng_);
+        cache_.emplace(std::move(key), cache_entry{r, now, expires, 0, jitter});
+        services_dirty_ = true;
+    }
+
+    time_point refresh_due(const cache_entry& e) const {
+        if (e.refreshes_sent >= refresh_count) return time_point::max();
+        const auto per_mille = 800 + 50 * static_cast<int>(e.refreshes_sent) + e.refresh_jitter;
+        return e.received + std::chrono::milliseconds(std::int64_t{e.record.ttl} * per_mille);
+    }
+
+    void expire_and_refresh(time_point now) {
+        std::vector<dns::question> questions;
+        for (auto it = cache_.begin(); it != cache_.end();) {
+            auto& e = it->second;
+            if (now >= e.expires) {
+                it = cache_.erase(it);
+                services_dirty_ = true;
+                continue;
+            }
+            if (now >= refresh_due(e)) {
+                // Skip the later stages already passed: one query per call.
+                while (e.refreshes_sent < refresh_count && now >= refresh_due(e)) ++e.refreshes_sent;
+                dns::question q{e.record.owner, e.record.type, dns::class_in, false};
+                const bool seen = std::any_of(questions.begin(), questions.end(),
+                                              [&](const dns::question& x) { return x.type == q.type && x.qname == q.qname; });
+                if (!seen) questions.push_back(std::move(q));
+            }
+            ++it;
+        }
+        if (!questions.empty()) send_query(std::move(questions), {});
+    }
+
+    // The PTR query; known answers are our cached PTRs with more than half their TTL left (§7.1),
+    // as many as fit the packet size.
+    void send_browse_query(time_point now) {
+        std::vector<dns::resource_record> known_answers;
+        std::size_t size = dns::header_size + service_type_name_.wire().size() + 4;
+        for (auto it = cache_.lower_bound(cache_key{service_type_name_, dns::rr_type::ptr, {}});
+             it != cache_.end() && it->first.owner == service_type_name_ && it->first.type == dns::rr_type::ptr; ++it) {
+            const auto& e = it->second;
+            const auto left = std::chrono::duration_cast<std::chrono::seconds>(e.expires - now).count();
+            if (left <= 0 || static_cast<std::uint64_t>(left) * 2 <= e.record.ttl) continue;
+            // A compressed owner, the fixed fields and at most the whole target name.
+            const auto record_size = 2 + 10 + std::get<dns::ptr_rdata>(e.record.data).target.wire().size();
+            if (size + record_size > options_.max_packet_size) break;
+            size += record_size;
+            known_answers.push_back(e.record);
+            known_answers.back().ttl = static_cast<std::uint32_t>(left);
+            known_answers.back().cache_flush = false;
+        }
+        stats_.known_answers_sent += known_answers.size();
+        send_query({{service_type_name_, dns::rr_type::ptr, dns::class_in, false}}, std::move(known_answers));
+        // §5.2: intervals double from one second up to the maximum.
+        browse_next_ = now + browse_interval_;
+        browse_interval_ = std::min(browse_interval_ * 2, options_.max_browse_interval);
+    }
+
+    void send_due_resolves(time_point now) {
+        std::vector<dns::question> questions;
+        for (auto& [instance, r] : resolves_) {
+            if (now < r.next) continue;
+            questions.push_back({instance, dns::rr_type::srv, dns::class_in, false});
+            questions.push_back({instance, dns::rr_type::txt, dns::class_in, false});
+            for (auto it = cache_.lower_bound(cache_key{instance, dns::rr_type::srv, {}});
+                 it != cache_.end() && it->first.owner == instance && it->first.type == dns::rr_type::srv; ++it) {
+                const auto& host = std::get<dns::srv_rdata>(it->second.record.data).target;
+                questions.push_back({host, dns::rr_type::a, dns::class_in, false});
+                questions.push_back({host, dns::rr_type::aaaa, dns::class_in, false});
+            }
+            r.next = ++r.attempts >= resolve_attempts ? time_point::max() : now + std::chrono::seconds(1 << r.attempts);
+        }
+        if (!questions.empty()) send_query(std::move(questions), {});
+    }
+
+    void send_query(std::vector<dns::question> questions, std::vector<dns::resource_record> known_answers) {
+        dns::message m;
+        m.questions = std::move(questions);
+        m.answers = std::move(known_answers);
+        ++stats_.queries_sent;
+        transmit(multicast_endpoint(options_.ipv6), m);
+    }
+
+    // Rebuilds the services from the cache and reports the differences.
+    void refresh_services(time_point now) {
+        services_dirty_ = false;
+        std::map<dns::name, service> fresh;
+        std::set<dns::name> unresolved;
+        const auto each = [this](const dns::name& owner, dns::rr_type type, auto&& fn) {
+            for (auto it = cache_.lower_bound(cache_key{owner, type, {}});
+                 it != cache_.end() && it->first.owner == owner && it->first.type == type; ++it)
+                fn(it->second.record);
+        };
+        each(service_type_name_, dns::rr_type::ptr, [&](const dns::resource_record& ptr) {
+            if (fresh.size() + unresolved.size() >= options_.max_services) return;
+            service s;
+            s.instance = std::get<dns::ptr_rdata>(ptr.data).target;
+            s.instance_label = std::string(s.instance.first_label());
+            bool has_srv = false;
+            each(s.instance, dns::rr_type::srv, [&](const dns::resource_record& r) {
+                if (has_srv) return;
+                has_srv = true;
+                const auto& srv = std::get<dns::srv_rdata>(r.data);
+                s.host = srv.target;
+                s.port = srv.port;
+            });
+            each(s.instance, dns::rr_type::txt, [&](const dns::resource_record& r) {
+                if (s.txt.empty()) s.txt = dns::parse_txt(std::get<dns::txt_rdata>(r.data));
+            });
+            if (has_srv) {
+                for (const auto type : {dns::rr_type::a, dns::rr_type::aaaa}) {
+                    each(s.host, type, [&](const dns::resource_record& r) {
+                        if (const auto* v4 = std::get_if<asio::ip::address_v4>(&r.data)) s.addresses.emplace_back(*v4);
+                        else if (const auto* v6 = std::get_if<asio::ip::address_v6>(&r.data)) s.addresses.emplace_back(*v6);
+                    });
+                }
+            }
+            if (!has_srv || s.addresses.empty()) {
+                unresolved.insert(s.instance);
+                return;
+            }
+            if (const auto id = s.txt.find("id"); id != s.txt.end()) s.peer_id = id->second;
+            fresh.emplace(s.instance, std::move(s));
+        });
+
+        for (auto it = resolves_.begin(); it != resolves_.end();)
+            it = unresolved.count(it->first) ? std::next(it) : resolves_.erase(it);
+        for (const auto& instance : unresolved) resolves_.emplace(instance, resolve_state{0, now});
+
+        std::vector<std::pair<service_event, service>> events;
+        for (const auto& [instance, old] : services_)
+            if (!fresh.count(instance)) events.emplace_back(service_event::removed, old);
+        for (const auto& [instance, s] : fresh) {
+            const auto old = services_.find(instance);
+            if (old == services_.end()) events.emplace_back(service_event::resolved, s);
+            else if (old->second != s) events.emplace_back(service_event::updated, s);
+        }
+        services_ = std::move(fresh);
+        const auto handler = on_service_;
+        for (const auto& [event, s] : events)
+            if (handler) handler(event, s);
+    }
+
+    // ---- sending
+
+    void transmit(const asio::ip::udp::endpoint& to, const dns::message& m) {
+        if (dns::encode(m, out_)) return;
+        ++stats_.packets_sent;
+        send_(to, out_);
+    }
+
+    engine_options options_;
+    std::mt19937_64 rng_;
+    send_function send_;
+    engine_statistics stats_;
+    dns::name service_type_name_;
+    dns::name enumeration_name_;
+
+    // Advertising.
+    advertisement ad_;
+    std::string instance_label_;
+    std::string host_label_;
+    dns::txt_rdata txt_;
+    dns::name instance_name_;
+    dns::name host_name_;
+    std::vector<owned_record> records_;
+    advertising_state state_ = advertising_state::idle;
+    std::size_t steps_ = 0;  // probes or announcements sent in the current state
+    time_point advertise_next_{};
+    time_point conflict_window_start_{};
+    std::size_t conflicts_in_window_ = 0;
+
+    // Browsing.
+    service_handler on_service_;
+    time_point browse_next_{};
+    clock::duration browse_interval_ = std::chrono::seconds(1);
+    std::map<cache_key, cache_entry> cache_;
+    std::map<dns::name, resolve_state> resolves_;
+    std::map<dns::name, service> services_;
+    bool services_dirty_ = false;
+
+    dns::message in_;
+    std::string out_;
+};
+
+}  // namespace librats::mdns
+
+#endif
+// ---- end <librats/mdns/engine.hpp>
+// ---- begin <librats/mdns/udp_node.hpp>
+#ifndef LIBRATS_MDNS_UDP_NODE_HPP
+#define LIBRATS_MDNS_UDP_NODE_HPP
+
+// The mDNS engine on a real socket: UDP port 5353 shared with other responders on the host
+// (SO_REUSEADDR), the group 224.0.0.251 (or ff02::fb) joined on one interface, multicast sent out
+// of that interface with TTL 255 and looped back (the engine recognises its own packets). A
+// receive loop feeds engine::receive and a timer runs engine::tick at the engine's deadline.
+// Everything but open() runs on the executor given (a strand, or one thread).
+
+
+#include <asio/any_io_executor.hpp>
+#include <asio/buffer.hpp>
+#include <asio/ip/address.hpp>
+#include <asio/ip/multicast.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/ip/v6_only.hpp>
+#include <asio/socket_base.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <system_error>
+#include <utility>
+
+namespace librats::mdns {
+
+class udp_node : public std::enable_shared_from_this<udp_node> {
+public:
+    using clock = engine::clock;
+
+    static std::shared_ptr<udp_node> create(asio::any_io_executor ex, engine_options options, std::uint64_t seed) {
+        return std::shared_ptr<udp_node>(new udp_node(std::move(ex), std::move(options), seed));
+    }
+
+    // The interface is named by one of its addresses (IPv4), or by its index (IPv6; 0: the
+    // system's choice).
+    std::error_code open(const asio::ip::address_v4& interface_v4, unsigned interface_index = 0) {
+        const bool v6 = ipv6_;
+        const auto group = multicast_endpoint(v6);
+        std::error_code ec;
+        socket_.open(group.protocol(), ec);
+        if (!ec) socket_.set_option(asio::socket_base::reuse_address(true), ec);
+        if (!ec && v6) socket_.set_option(asio::ip::v6_only(true), ec);
+        if (!ec)
+            socket_.bind({v6 ? asio::ip::address(asio::ip::address_v6::any()) : asio::ip::address(asio::ip::address_v4::any()),
+                          mdns_port},
+                         ec);
+        if (!ec) {
+            if (v6) socket_.set_option(asio::ip::multicast::join_group(group.address().to_v6(), interface_index), ec);
+            else socket_.set_option(asio::ip::multicast::join_group(group.address().to_v4(), interface_v4), ec);
+        }
+        if (!ec) {
+            if (v6) socket_.set_option(asio::ip::multicast::outbound_interface(interface_index), ec);
+            else socket_.set_option(asio::ip::multicast::outbound_interface(interface_v4), ec);
+        }
+        if (!ec) socket_.set_option(asio::ip::multicast::hops(255), ec);
+        if (!ec) socket_.set_option(asio::ip::multicast::enable_loopback(true), ec);
+        if (!ec) socket_.non_blocking(true, ec);
+        if (ec) socket_.close();
+        return ec;
+    }
+
+    // On the executor from here on.
+    void start() { receive(); }
+
+    // Sends the goodbyes, then closes.
+    void close() {
+        engine_.stop();
+        std::error_code ignored;
+        socket_.close(ignored);
+        timer_.cancel();
+    }
+
+    bool is_open() const noexcept { return socket_.is_open(); }
+    engine& mdns() noexcept { return engine_; }
+
+    std::error_code advertise(advertisement ad) {
+        const auto ec = engine_.advertise(std::move(ad), clock::now());
+        arm_timer();
+        return ec;
+    }
+    void browse(engine::service_handler on_service) {
+        engine_.browse(std::move(on_service), clock::now());
+        arm_timer();
+    }
+
+private:
+    udp_node(asio::any_io_executor ex, engine_options options, std::uint64_t seed)
+        : ipv6_(options.ipv6),
+          socket_(ex),
+          timer_(ex),
+          engine_(std::move(options), seed,
+                  [this](const asio::ip::udp::endpoint& to, std::string_view packet) { send(to, packet); }) {}
+
+    void send(const asio::ip::udp::endpoint& to, std::string_view packet) {
+        std::error_code ec;
+        socket_.send_to(asio::buffer(packet.data(), packet.size()), to, 0, ec);  // a lost datagram is retried by mDNS
+    }
+
+    void receive() {
+        socket_.async_receive_from(asio::buffer(buffer_), sender_, [self = shared_from_this()](std::error_code ec, std::size_t n) {
+            if (ec == asio::error::operation_aborted || !self->socket_.is_open()) return;
+            if (!ec) self->engine_.receive(self->sender_, {self->buffer_.data(), n}, clock::now());
+            self->arm_timer();
+            self->receive();
+        });
+    }
+
+    void arm_timer() {
+        if (!socket_.is_open()) return;
+        const auto at = engine_.next_deadline();
+        if (at == clock::time_point::max() || (armed_ && armed_at_ <= at)) return;
+        armed_ = true;
+        armed_at_ = at;
+        timer_.expires_at(at);
+        timer_.async_wait([self = shared_from_this()](std::error_code ec) {
+            if (ec == asio::error::operation_aborted) return;
+            self->armed_ = false;
+            if (!self->socket_.is_open()) return;
+            self->engine_.tick(clock::now());
+            self->arm_timer();
+        });
+    }
+
+    bool ipv6_;
+    asio::ip::udp::socket socket_;
+    asio::steady_timer timer_;
+    engine engine_;
+    std::array<char, 9000> buffer_{};
+    asio::ip::udp::endpoint sender_;
+    bool armed_ = false;
+    clock::time_point armed_at_{};
+};
+
+}  // namespace librats::mdns
+
+#endif
+// ---- end <librats/mdns/udp_node.hpp>
+
+#include <asio/ip/address.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/post.hpp>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace librats {
+
+struct mdns_settings {
+    // The interface, by one of its IPv4 addresses; empty: the one multicast is routed through.
+    std::string interface_address;
+    mdns::engine_options engine;
+};
+
+// A discovered librats instance, as get_mdns_services() lists it.
+struct MdnsService {
+    std::string service_name;  // the instance label
+    std::string host_name;     // "<host>.local."
+    std::string ip_address;
+    std::uint16_t port = 0;
+    std::map<std::string, std::string> txt_records;
+    std::string peer_id;  // TXT "id"
+};
+
+class mdns_discovery {
+public:
+    static constexpr const char* name = "mdns";
+    // host (IP), port, instance label: each newly resolved or changed instance.
+    using service_callback = std::function<void(const std::string& host, int port, const std::string& instance)>;
+
+    // ---- configuration (any thread)
+
+    void set_settings(mdns_settings s) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        settings_ = std::move(s);
+    }
+    void set_callback(service_callback cb) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        callback_ = std::make_shared<service_callback>(std::move(cb));
+    }
+
+    // ---- control (any thread)
+
+    // Advertises `instance` (empty: "librats-<peer id prefix>") with the TXT records and browses.
+    // Fails when the node has not started its modules, or the socket cannot be set up.
+    std::error_code enable(std::string instance, std::map<std::string, std::string> txt) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (node_) return {};
+        if (!executor_) return make_error_code(errc::not_running);
+        std::error_code ec;
+        const auto interface = interface_address(ec);
+        if (ec) return ec;
+        std::random_device entropy;
+        auto node = mdns::udp_node::create(*executor_, settings_.engine, (std::uint64_t{entropy()} << 32) | entropy());
+        if ((ec = node->open(interface))) {
+            log_->warn("mDNS: cannot join 224.0.0.251 on ", interface.to_string(), ": ", ec.message());
+            return ec;
+        }
+        node_ = node;
+        running_ = true;
+        const auto generation = ++generation_;
+        if (instance.empty()) instance = "librats-" + local_peer_id_.substr(0, 12);
+        asio::post(*executor_, [this, node, generation, interface, instance = std::move(instance), txt = std::move(txt)] {
+            start_node(node, generation, interface, instance, txt);
+        });
+        return {};
+    }
+
+    void disable() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (node_ && executor_) asio::post(*executor_, [node = node_] { node->close(); });
+        shut_down();
+    }
+
+    bool running() const noexcept { return running_; }
+
+    std::vector<MdnsService> services() const {
+        std::lock_guard<std::mutex> lock(mutex_);
+        std::vector<MdnsService> out;
+        for (const auto& [name, s] : services_) out.push_back(s);
+        return out;
+    }
+
+    // Browses again at once (the query interval starts over at one second).
+    bool query() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (!node_ || !executor_) return false;
+        asio::post(*executor_, [this, node = node_, generation = generation_.load()] {
+            if (current(generation)) browse(node, generation);
+        });
+        return true;
+    }
+
+    // ---- the Discovery concept (on the node's strand)
+
+    template <class Transport>
+    void start(discovery_context<Transport>& ctx) {
+        std::lock_guard<std::mutex> lock(mutex_);
+        executor_ = ctx.get_executor();
+        log_ = &ctx.log();
+        local_peer_id_ = ctx.local_peer_id();
+        connect_ = [&ctx](const std::string& host, std::uint16_t port, std::function<void(std::error_code, const std::string&)> done) {
+            ctx.connect(host, port, std::move(done));
+        };
+        is_connected_ = [&ctx](const std::string& peer_id) { return ctx.is_connected(peer_id); };
+        listen_port_ = [&ctx] { return ctx.listen_port(); };
+    }
+
+    void stop() {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (node_) node_->close();  // on the strand: goodbyes now, no handler after this
+        shut_down();
+        executor_.reset();
+    }
+
+private:
+    // Under mutex_. An unset interface is the one the system would send multicast through: a
+    // connected UDP socket names it without sending anything.
+    asio::ip::address_v4 interface_address(std::error_code& ec) const {
+        if (!settings_.interface_address.empty()) return asio::ip::make_address_v4(settings_.interface_address, ec);
+        asio::ip::udp::socket probe(*executor_);
+        probe.open(asio::ip::udp::v4(), ec);
+        if (!ec) probe.connect(mdns::multicast_endpoint(false), ec);
+        if (ec) return {};
+        return probe.local_endpoint(ec).address().to_v4();
+    }
+
+    void shut_down() {
+        ++generation_;
+        running_ = false;
+        node_.reset();
+        services_.clear();
+    }
+
+    // ---- on the strand
+
+    bool current(std::uint64_t generation) const { return running_ && generation == generation_; }
+
+    void start_node(const std::shared_ptr<mdns::udp_node>& node, std::uint64_t generation,
+                    const asio::ip::address_v4& interface, const std::string& instance,
+                    const std::map<std::string, std::string>& txt) {
+        if (!current(generation)) return;
+        node->start();
+        mdns::advertisement ad;
+        ad.instance = instance;
+        ad.host = "librats-" + local_peer_id_.substr(0, 16);
+        ad.port = listen_port_();
+        ad.addresses = {interface};
+        ad.txt.insert(txt.begin(), txt.end());
+        ad.peer_id = local_peer_id_;
+        if (const auto ec = node->advertise(std::move(ad))) log_->warn("mDNS: cannot advertise ", instance, ": ", ec.message());
+        else log_->info("mDNS: advertising ", instance, " on ", interface.to_string());
+        browse(node, generation);
+    }
+
+    void browse(const std::shared_ptr<mdns::udp_node>& node, std::uint64_t generation) {
+        node->browse([this, generation](mdns::service_event event, const mdns::service& s) {
+            if (current(generation)) on_service(event, s);
+        });
+    }
+
+    void on_service(mdns::service_event event, const mdns::service& s) {
+        const auto key = s.instance.to_string();
+        std::shared_ptr<service_callback> callback;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            if (event == mdns::service_event::removed) {
+                services_.erase(key);
+                return;
+            }
+            if (s.addresses.empty()) return;
+            MdnsService entry;
+            entry.service_name = s.instance_label;
+            entry.host_name = s.host.to_string();
+            entry.ip_address = s.addresses.front().to_string();
+            entry.port = s.port;
+            entry.txt_records.insert(s.txt.begin(), s.txt.end());
+            entry.peer_id = s.peer_id;
+            services_[key] = entry;
+            callback = callback_;
+        }
+        if (s.peer_id == local_peer_id_) return;  // our own advertisement
+        const auto host = s.addresses.front().to_string();
+        log_->debug("mDNS: found ", s.instance_label, " at ", host, ':', s.port);
+        if (callback && *callback) (*callback)(host, s.port, s.instance_label);
+        if (!s.peer_id.empty() && is_connected_(s.peer_id)) return;
+        connect_(host, s.port, [this, label = s.instance_label](std::error_code ec, const std::string&) {
+            if (ec) log_->debug("mDNS: dialing ", label, " failed: ", ec.message());
+        });
+    }
+
+    mutable std::mutex mutex_;
+    // Guarded by mutex_.
+    mdns_settings settings_;
+    std::shared_ptr<service_callback> callback_;
+    std::optional<asio::any_io_executor> executor_;
+    std::shared_ptr<mdns::udp_node> node_;
+    std::map<std::string, MdnsService> services_;
+    std::string local_peer_id_;
+
+    std::atomic<bool> running_{false};
+    std::atomic<std::uint64_t> generation_{0};
+
+    // Set by start(), used on the strand.
+    const logger* log_ = nullptr;
+    std::function<void(const std::string&, std::uint16_t, std::function<void(std::error_code, const std::string&)>)> connect_;
+    std::function<bool(const std::string&)> is_connected_;
+    std::function<std::uint16_t()> listen_port_;
+};
+
+}  // namespace librats
+
+#endif
+// ---- end <librats/discovery/mdns.hpp>
 // ---- begin <librats/discovery/stun.hpp>
 #ifndef LIBRATS_DISCOVERY_STUN_HPP
 #define LIBRATS_DISCOVERY_STUN_HPP
@@ -7160,6 +9059,7 @@ private:
 #include <cstdint>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -7392,7 +9292,7 @@ public:
                 {"our_peer_id", node_.peer_id()},
                 {"encryption_enabled", node_.crypto().encrypted()},
                 {"dht_running", dht_running()},
-                {"mdns_running", false},
+                {"mdns_running", mdns_running()},
                 {"bytes_sent", s.bytes_sent},
                 {"bytes_received", s.bytes_received},
                 {"messages_sent", s.messages_sent},
@@ -7430,6 +9330,26 @@ public:
     bool announce_for_hash(const std::string& content_hash, std::uint16_t port = 0) {
         return dht_module().announce(content_hash, port);
     }
+
+    // ---- mDNS (the composition needs an mdns_discovery module, as librats::node has)
+
+    // Advertises this node as `<name>._librats._tcp.local.` (empty: "librats-<peer ID prefix>")
+    // with the TXT records, browses, and dials the librats instances it finds.
+    bool start_mdns_discovery(const std::string& service_instance_name = "",
+                              const std::map<std::string, std::string>& txt_records = {}) {
+        const auto ec = module<mdns_discovery>().enable(service_instance_name, txt_records);
+        if (ec) node_.log().warn("start_mdns_discovery: ", ec.message());
+        return !ec;
+    }
+    void stop_mdns_discovery() { module<mdns_discovery>().disable(); }
+    bool is_mdns_running() const { return module<mdns_discovery>().running(); }
+    // Called with (ip, port, instance) for each instance found (on the network thread).
+    void set_mdns_callback(std::function<void(const std::string&, int, const std::string&)> callback) {
+        module<mdns_discovery>().set_callback(std::move(callback));
+    }
+    std::vector<MdnsService> get_mdns_services() const { return module<mdns_discovery>().services(); }
+    // Queries the network again now; false if mDNS is not running.
+    bool query_mdns_services() { return module<mdns_discovery>().query(); }
 
     // ---- STUN (the composition needs a stun_discovery module, as librats::node has)
 
@@ -7579,6 +9499,10 @@ private:
     }
     dht_discovery& dht_module() { return module<dht_discovery>(); }
     const dht_discovery& dht_module() const { return module<dht_discovery>(); }
+    bool mdns_running() const {
+        if constexpr (Node::template has_module<mdns_discovery>) return module<mdns_discovery>().running();
+        return false;
+    }
     bool dht_running() const {
         if constexpr (Node::template has_module<dht_discovery>) return dht_module().running();
         return false;
@@ -9770,7 +11694,7 @@ private:
 
 namespace librats {
 
-using node = basic_node<tcp_transport, noise_xx<>, static_peers, dht_discovery, stun_discovery>;
+using node = basic_node<tcp_transport, noise_xx<>, static_peers, dht_discovery, mdns_discovery, stun_discovery>;
 using RatsClient = basic_rats_client<node>;
 
 }  // namespace librats

@@ -35,8 +35,12 @@ What these namespaces give (measured on Linux 6.18 with the Debian bookworm user
 * Several mDNS stacks in ONE namespace all bind port 5353 (SO_REUSEADDR/SO_REUSEPORT).
   Multicast reaches every one of them, but a unicast reply (to a "QU" question, or to
   127.0.0.1:5353) is delivered to only one socket of the reuse group, which may belong to a
-  different process than the one that asked. Tests that depend on unicast replies, or that want
-  each stack to have its own addresses, should use VethPair (one stack per namespace).
+  different process than the one that asked. Measured with two zeroconf peers in one namespace:
+  a browser started after the registration finished found the service after ~1.07 s in 3 runs
+  out of 4 (the unicast answer to its first, "QU" query went astray; the next, multicast, query
+  a second later worked) and after 2 ms in the other; across a VethPair always in 1-20 ms.
+  Tests that depend on unicast replies, or that want each stack to have its own addresses,
+  should use VethPair (one stack per namespace).
 
 Every process started with popen() is remembered and ended (SIGTERM, then SIGKILL) when the
 namespace is left, and so is anything else still running inside the namespace; the namespace is

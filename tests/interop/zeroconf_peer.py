@@ -12,25 +12,30 @@ machine), and reads commands on stdin, one per line.
   --browse TYPE            browse TYPE (e.g. _librats._tcp.local.) and print
       {"event":"ready","mode":"browse",...}
       {"event":"added","change":"added"|"updated","name":...,"port":...,"addresses":[...],
-       "txt":{...},"txt_raw":[...],"server":...}      on add and on every update, once resolved
+       "scoped_addresses":[...],"txt":{...},"txt_raw":[...],"server":...}
+                                                      on add and on every update, once resolved
+          (txt: RFC 6763 key/value view, a key without "=" is null; txt_raw: the strings as sent)
       {"event":"unresolved","name":...}               if it could not be resolved in --resolve-timeout
       {"event":"removed","name":...}                  on goodbye (TTL 0) or expiry
     stdin: "quit"
   --register NAME --port P [--txt k=v ...]   register NAME.<--type> (default _librats._tcp.local.)
       {"event":"registered","name":...,"addresses":[...],"elapsed":s}  (after probing + announcing)
       {"event":"updated","name":...}      after stdin "update k=v ..." (TXT replaced, re-announced)
-      {"event":"unregistered","name":...,"elapsed":s}  goodbyes sent, on stdin "quit", SIGTERM,
-                                                       SIGINT or --timeout
+      {"event":"unregistered","name":...,"elapsed":s}  all 3 goodbyes sent (~0.25 s), on stdin
+                                                       "quit", SIGTERM, SIGINT or --timeout
       {"event":"error","error":...}       e.g. a name conflict (exit 2)
 
-Both end with {"event":"exit","reason":"quit"|"signal"|"timeout"|"stdin-eof"} and exit 0. An
+Both end with {"event":"exit","reason":"quit"|"signal"|"timeout"|"stdin-eof","rc":N} and exit
+N: 0 normally, 1 on an unexpected exception, 2 on a name conflict, 4 outside a test netns. An
 end of stdin is ignored unless --quit-on-eof. The whole run is bounded by --timeout (default
 30 s); a watchdog ends the process with exit 3 if shutting down takes more than 10 s more.
 
 Interfaces: --interface ADDR (repeatable) is given to Zeroconf(interfaces=[...]); by default
 InterfaceChoice.All, which in 0.47.3 means every IPv4 address ifaddr finds (127.0.0.1
 included: in a lo-only namespace that is the one that carries the multicast). --ipv6 adds the
-IPv6 addresses too (ip_version=All); IPv6 multicast does not work over lo, use a veth pair.
+IPv6 addresses too (ip_version=All). IPv6 multicast does not work over lo (the IPv6 socket just
+stays silent and IPv4 carries everything); over a veth pair it does: --interface <fe80::...>
+alone gives an IPv6-only peer (ip_version is then detected as V6Only).
 The A/AAAA records of a registration are --address (repeatable), by default every non-loopback
 IPv4 address of the namespace, or 127.0.0.1 if it has none. python-zeroconf never picks them by
 itself: ServiceInfo publishes exactly the addresses it is given.
@@ -39,7 +44,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import sys
 import threading
 import time

@@ -401,16 +401,23 @@ private:
             return {};
         }
         case rr_type::nsec: {
+            // An NSEC outside the restricted mDNS form (python-zeroconf 0.47 writes the window
+            // and length as 16-bit fields) stays raw data: it is bounded by rdlength, and the
+            // packet's other records are still good.
             nsec_rdata nsec;
-            if (const auto ec = read_name(pos, nsec.next)) return ec;
-            if (pos + 2 > end) return errc::bad_rdata;
-            const std::size_t window = data_[pos];
-            const std::size_t bitmap = data_[pos + 1];
-            pos += 2;
-            if (window != 0 || bitmap == 0 || bitmap > 32 || pos + bitmap != end) return errc::bad_rdata;
-            for (std::size_t i = 0; i < bitmap * 8; ++i)
-                if (data_[pos + i / 8] & (0x80u >> (i % 8))) nsec.types.push_back(static_cast<rr_type>(i));
-            r.data = std::move(nsec);
+            const auto start = pos;
+            if (!read_name(pos, nsec.next) && pos + 2 <= end) {
+                const std::size_t window = data_[pos];
+                const std::size_t bitmap = data_[pos + 1];
+                pos += 2;
+                if (window == 0 && bitmap != 0 && bitmap <= 32 && pos + bitmap == end) {
+                    for (std::size_t i = 0; i < bitmap * 8; ++i)
+                        if (data_[pos + i / 8] & (0x80u >> (i % 8))) nsec.types.push_back(static_cast<rr_type>(i));
+                    r.data = std::move(nsec);
+                    return {};
+                }
+            }
+            r.data = unknown_rdata{std::string(reinterpret_cast<const char*>(data_ + start), length)};
             return {};
         }
         default:

@@ -114,9 +114,11 @@ public:
     using send_function = std::function<void(const asio::ip::udp::endpoint&, std::string_view)>;
     using service_handler = std::function<void(service_event, const service&)>;
 
-    engine(engine_options options, std::uint64_t seed, send_function send, time_point now)
-        : options_(std::move(options)), rng_(seed), send_(std::move(send)), last_input_(now) {
-        dns::name::parse(options_.service_type + ".local", service_type_name_);
+    // Throws std::system_error if options.service_type is not a valid name.
+    engine(engine_options options, std::uint64_t seed, send_function send)
+        : options_(std::move(options)), rng_(seed), send_(std::move(send)) {
+        if (const auto ec = dns::name::parse(options_.service_type + ".local", service_type_name_))
+            throw std::system_error(ec, "librats: mDNS service type");
         enumeration_name_ = dns::make_name("_services._dns-sd._udp.local");
     }
 
@@ -138,13 +140,12 @@ public:
     // Starts probing for the names of `ad` (replacing an earlier advertisement, which says
     // goodbye first). Fails if a label or the TXT data cannot be encoded.
     std::error_code advertise(advertisement ad, time_point now) {
-        last_input_ = now;
         dns::name instance, host;
         if (const auto ec = make_names(ad.instance, ad.host, instance, host)) return ec;
         if (!ad.peer_id.empty()) ad.txt["id"] = ad.peer_id;
         dns::txt_rdata txt;
         if (const auto ec = dns::make_txt(ad.txt, txt)) return ec;
-        stop_advertising(now);
+        stop_advertising();
         ad_ = std::move(ad);
         instance_label_ = ad_.instance;
         host_label_ = ad_.host;
@@ -155,8 +156,7 @@ public:
     }
 
     // Says goodbye (TTL 0) if the records were announced, and stops answering for them.
-    void stop_advertising(time_point now) {
-        last_input_ = now;
+    void stop_advertising() {
         if (state_ == advertising_state::announcing || state_ == advertising_state::announced) {
             dns::message m;
             m.flags = dns::flag_response | dns::flag_authoritative;
@@ -175,7 +175,6 @@ public:
     // Queries for the service type (again and again, 1 s, 2 s, 4 s … apart up to
     // max_browse_interval) and reports every instance that resolves, changes or goes away.
     void browse(service_handler on_service, time_point now) {
-        last_input_ = now;
         on_service_ = std::move(on_service);
         browse_interval_ = std::chrono::seconds(1);
         browse_next_ = now + random_between(std::chrono::milliseconds(20), std::chrono::milliseconds(120));
@@ -189,15 +188,14 @@ public:
         resolves_.clear();
     }
 
-    void stop(time_point now) {
-        stop_advertising(now);
+    void stop() {
+        stop_advertising();
         stop_browsing();
     }
 
     // ---- input
 
     void receive(const asio::ip::udp::endpoint& from, std::string_view packet, time_point now) {
-        last_input_ = now;
         ++stats_.packets_received;
         if (from.address().is_v6() != options_.ipv6) return ignore();
         if (packet.size() > options_.max_received_packet_size || dns::decode(packet, in_)) {
@@ -219,7 +217,6 @@ public:
     // Probes, announcements, queries and cache expiry: call at next_deadline() (earlier or
     // later is harmless).
     void tick(time_point now) {
-        last_input_ = now;
         if ((state_ == advertising_state::probing || state_ == advertising_state::announcing) && now >= advertise_next_)
             advance_advertising(now);
         if (browsing()) {
@@ -430,7 +427,7 @@ private:
         start_probing(now, too_many ? std::chrono::seconds(5) : clock::duration::zero());
     }
 
-    // "name" → "name (2)" → "name (3)"; the base is cut to keep the label within 63 bytes.
+    // "name" → "name (2)" → "name (3)" (§9); the base is cut to keep the label within 63 bytes.
     static std::string renamed_instance(const std::string& label) {
         std::string base = label;
         unsigned long n = 1;
@@ -443,7 +440,7 @@ private:
             }
         }
         const std::string suffix = " (" + std::to_string(n + 1) + ")";
-        if (base.size() + suffix.size() > dns::max_label_size) base.resize(dns::max_label_size - suffix.size());
+        truncate_utf8(base, dns::max_label_size - suffix.size());
         return base + suffix;
     }
 
@@ -458,8 +455,15 @@ private:
             base = label.substr(0, dash);
         }
         const std::string suffix = "-" + std::to_string(n + 1);
-        if (base.size() + suffix.size() > dns::max_label_size) base.resize(dns::max_label_size - suffix.size());
+        truncate_utf8(base, dns::max_label_size - suffix.size());
         return base + suffix;
+    }
+
+    // Instance labels are UTF-8 (RFC 6763 §4.1.1): a cut never splits a character.
+    static void truncate_utf8(std::string& s, std::size_t size) {
+        if (s.size() <= size) return;
+        while (size > 0 && (static_cast<unsigned char>(s[size]) & 0xc0) == 0x80) --size;
+        s.resize(size);
     }
 
     // ---- answering
@@ -619,7 +623,6 @@ private:
         }
         const auto expires = now + std::chrono::seconds(r.ttl);
         if (it != cache_.end()) {
-            if (it->second.record.ttl != r.ttl || !(it->second.record.owner.wire() == r.owner.wire())) services_dirty_ = true;
             it->second.record = r;
             it->second.received = now;
             it->second.expires = expires;
@@ -784,7 +787,6 @@ private:
     engine_options options_;
     std::mt19937_64 rng_;
     send_function send_;
-    time_point last_input_;
     engine_statistics stats_;
     dns::name service_type_name_;
     dns::name enumeration_name_;

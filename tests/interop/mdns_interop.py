@@ -1,0 +1,205 @@
+#!/usr/bin/python3
+"""mDNS interop, inside network namespaces this script creates (multicast never leaves them):
+
+  1. zeroconf browses librats: python-zeroconf (Debian python3-zeroconf) in one namespace of a
+     veth pair resolves the instance librats_mdns_peer advertises in the other, with its TCP
+     port, TXT records (ours plus id=<peer ID>) and address, and sees it removed when librats
+     says goodbye.
+  2. librats browses zeroconf: a service zeroconf registers is reported by set_mdns_callback
+     with its address, port and instance name.
+  3. Two librats peers in one namespace find each other by mDNS alone, connect over Noise and
+     exchange a greeting each way.
+
+    /usr/bin/python3 mdns_interop.py <librats_mdns_peer>
+
+Exits 0 on success, 1 on failure (with the events seen), 77 with "skipped: <reason>" when
+namespaces cannot be created. Bounded: the run aborts after 60 s; namespaces and processes are
+removed in every case. Needs root (ip netns).
+"""
+import json
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from mdns_netns import Namespace, VethPair, can_create_namespaces  # noqa: E402
+
+ZEROCONF_PEER = [os.environ.get("MDNS_PEER_PYTHON", "/usr/bin/python3"), os.path.join(HERE, "zeroconf_peer.py")]
+SERVICE_TYPE = "_librats._tcp.local."
+
+
+class Failure(Exception):
+    pass
+
+
+class Peer:
+    """A process inside a namespace that prints JSON events, one per line."""
+
+    def __init__(self, ns, label, command):
+        self.label = label
+        self.events = queue.Queue()
+        self.seen = []
+        self.stderr = []
+        self.proc = ns.popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True, bufsize=1)
+        threading.Thread(target=self._read, args=(self.proc.stdout, True), daemon=True).start()
+        threading.Thread(target=self._read, args=(self.proc.stderr, False), daemon=True).start()
+
+    def _read(self, stream, is_stdout):
+        for line in stream:
+            line = line.strip()
+            if not line:
+                continue
+            if not is_stdout:
+                self.stderr.append(line)
+                continue
+            try:
+                self.events.put(json.loads(line))
+            except ValueError:
+                self.events.put({"event": "non-json", "line": line})
+        if is_stdout:
+            self.events.put({"event": "<eof>"})
+
+    def expect(self, what, pred, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise Failure(f"{self.label}: no {what} within {timeout:g} s\n" + self.dump())
+            try:
+                event = self.events.get(timeout=min(remaining, 0.2))
+            except queue.Empty:
+                continue
+            self.seen.append(event)
+            if pred(event):
+                return event
+            if event["event"] == "<eof>":
+                raise Failure(f"{self.label}: exited before {what}\n" + self.dump())
+
+    def send(self, line):
+        try:
+            self.proc.stdin.write(line + "\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, ValueError):
+            raise Failure(f"{self.label}: cannot send {line!r}, process gone\n" + self.dump())
+
+    def finish(self, timeout=5):
+        if self.proc.poll() is None:
+            self.send("quit")
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise Failure(f"{self.label}: did not exit within {timeout:g} s\n" + self.dump())
+        if rc != 0:
+            raise Failure(f"{self.label}: exit code {rc}\n" + self.dump())
+
+    def dump(self):
+        while True:
+            try:
+                self.seen.append(self.events.get_nowait())
+            except queue.Empty:
+                break
+        lines = [f"  events of {self.label} (rc={self.proc.poll()}):"]
+        lines += [f"    {json.dumps(e)}" for e in self.seen[-20:]]
+        lines += [f"  stderr of {self.label}:"] + [f"    {line}" for line in self.stderr[-20:]]
+        return "\n".join(lines)
+
+
+def ok(message):
+    print(f"ok: {message}", flush=True)
+
+
+def zeroconf_browses_librats(librats_peer):
+    with VethPair("librats-mdns", ipv6=False) as pair:
+        instance = f"librats interop {os.getpid()}"
+        browser = Peer(pair.a, "zeroconf browser", ZEROCONF_PEER + ["--browse", SERVICE_TYPE, "--interface",
+                                                                     pair.a.address, "--timeout", "30"])
+        browser.expect("ready", lambda e: e["event"] == "ready", 8)
+        librats = Peer(pair.b, "librats", [librats_peer, "--name", instance, "--interface", pair.b.address,
+                                           "--txt", "role=interop", "--txt", "flag=", "--timeout", "30"])
+        ready = librats.expect("ready", lambda e: e["event"] == "ready", 8)
+        start = time.monotonic()
+        full = f"{instance}.{SERVICE_TYPE}".lower()
+        added = browser.expect(f"zeroconf resolving {instance!r}",
+                               lambda e: e["event"] == "added" and e.get("name", "").lower() == full, 10)
+        want_txt = {"role": "interop", "flag": "", "id": ready["peer_id"]}
+        if added.get("port") != ready["port"] or added.get("txt") != want_txt or pair.b.address not in added.get(
+                "addresses", []):
+            raise Failure(f"zeroconf saw {json.dumps(added)}, expected port {ready['port']}, TXT {want_txt}, "
+                          f"address {pair.b.address}")
+        ok(f"zeroconf resolved {instance!r}: port {added['port']}, TXT {added['txt']}, addresses "
+           f"{added['addresses']} ({time.monotonic() - start:.2f} s after librats started)")
+        librats.finish()
+        browser.expect(f"zeroconf seeing {instance!r} removed",
+                       lambda e: e["event"] == "removed" and e.get("name", "").lower() == full, 5)
+        ok("zeroconf saw librats' goodbye")
+        browser.finish()
+
+
+def librats_browses_zeroconf(librats_peer):
+    with VethPair("librats-mdns", subnet=1, ipv6=False) as pair:
+        instance = f"zeroconf interop {os.getpid()}"
+        registrar = Peer(pair.a, "zeroconf registrar", ZEROCONF_PEER + [
+            "--register", instance, "--port", "41234", "--txt", "k=v", "--interface", pair.a.address,
+            "--address", pair.a.address, "--timeout", "30"])
+        registrar.expect("registered", lambda e: e["event"] == "registered", 8)
+        librats = Peer(pair.b, "librats", [librats_peer, "--interface", pair.b.address, "--timeout", "30"])
+        found = librats.expect(f"librats finding {instance!r}",
+                               lambda e: e["event"] == "found" and e.get("instance") == instance, 10)
+        if found["host"] != pair.a.address or found["port"] != 41234:
+            raise Failure(f"librats reported {json.dumps(found)}, expected {pair.a.address}:41234")
+        librats.send("services")
+        listed = librats.expect("services", lambda e: e["event"] == "services", 5)
+        entry = [s for s in listed["services"] if s["name"] == instance]
+        if not entry or entry[0]["txt"].get("k") != "v":
+            raise Failure(f"get_mdns_services() listed {json.dumps(listed)}")
+        ok(f"librats found zeroconf's {instance!r} at {found['host']}:{found['port']} with TXT {entry[0]['txt']}")
+        librats.finish()
+        registrar.finish()
+
+
+def librats_pair_in_one_namespace(librats_peer):
+    with Namespace("librats-mdns") as ns:
+        first = Peer(ns, "librats 1", [librats_peer, "--name", "first", "--timeout", "30"])
+        second = Peer(ns, "librats 2", [librats_peer, "--name", "second", "--timeout", "30"])
+        id1 = first.expect("ready", lambda e: e["event"] == "ready", 8)["peer_id"]
+        id2 = second.expect("ready", lambda e: e["event"] == "ready", 8)["peer_id"]
+        start = time.monotonic()
+        for me, other_id in ((first, id2), (second, id1)):
+            connected = me.expect("a connection to the other", lambda e: e["event"] == "connected"
+                                  and e["peer_id"] == other_id, 10)
+            if not connected["encrypted"]:
+                raise Failure(f"{me.label}: the connection is not encrypted")
+            me.expect("the other's greeting", lambda e: e["event"] == "message" and e["from"] == other_id, 10)
+        ok(f"two librats peers found each other by mDNS, connected with Noise and exchanged greetings in "
+           f"{time.monotonic() - start:.2f} s")
+        first.finish()
+        second.finish()
+
+
+def main():
+    librats_peer = sys.argv[1]
+    usable, reason = can_create_namespaces()
+    if not usable:
+        print(f"skipped: {reason}")
+        return 77
+    signal.signal(signal.SIGALRM, lambda *_: (_ for _ in ()).throw(Failure("aborted after 60 s")))
+    signal.alarm(60)
+    try:
+        zeroconf_browses_librats(librats_peer)
+        librats_browses_zeroconf(librats_peer)
+        librats_pair_in_one_namespace(librats_peer)
+    except Failure as failure:
+        print(f"FAIL: {failure}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
