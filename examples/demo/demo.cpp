@@ -5,6 +5,10 @@
 // connections encrypted with Noise XX (the default; each peer ID is proven by the peer's static
 // key). Nothing leaves 127.0.0.1: with bootstrap nodes given, the public DHT routers are never
 // contacted.
+//
+// With --mdns the nodes also advertise and browse by mDNS, and each must find the other two
+// that way too. Multicast belongs inside a network namespace: tools/demo.sh runs it so (as root,
+// through tools/in_netns.sh).
 
 #include <librats/librats.hpp>
 
@@ -18,14 +22,16 @@
 #include <thread>
 #include <vector>
 
-int main() {
+int main(int argc, char** argv) {
     using namespace std::chrono_literals;
     constexpr int node_count = 3;
+    const bool with_mdns = argc > 1 && std::string(argv[1]) == "--mdns";
 
     std::vector<std::unique_ptr<librats::RatsClient>> clients;
     std::mutex print_mutex;
     std::set<std::pair<std::string, std::string>> greetings;  // (from, to)
     std::atomic<int> plaintext_connections{0};
+    std::set<std::pair<std::string, std::string>> mdns_found;  // (finder, instance found)
 
     for (int i = 0; i < node_count; ++i) {
         clients.push_back(std::make_unique<librats::RatsClient>(0, 10, "127.0.0.1"));
@@ -68,7 +74,22 @@ int main() {
             return 1;
         }
         std::cout << "node-" << i << " runs a DHT node on UDP port " << dht.port() << '\n';
+        if (!with_mdns) continue;
+        const auto name = "node-" + std::to_string(i);
+        clients[i]->set_mdns_callback([&, name](const std::string& host, int port, const std::string& instance) {
+            std::lock_guard<std::mutex> lock(print_mutex);
+            if (mdns_found.emplace(name, instance).second)
+                std::cout << name << " found " << instance << " at " << host << ':' << port << " by mDNS\n";
+        });
+        if (!clients[i]->start_mdns_discovery(name, {{"demo", "librats"}})) {
+            std::cerr << "cannot start mDNS for " << name << " (run it in a network namespace: tools/demo.sh)\n";
+            return 1;
+        }
     }
+    const auto mdns_done = [&] {
+        std::lock_guard<std::mutex> lock(print_mutex);
+        return !with_mdns || mdns_found.size() == node_count * (node_count - 1);
+    };
 
     const auto deadline = std::chrono::steady_clock::now() + 20s;
     auto all_connected = [&] {
@@ -76,9 +97,15 @@ int main() {
             if (c->get_peer_count() != node_count - 1) return false;
         return true;
     };
-    while (!all_connected() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+    while (!(all_connected() && mdns_done()) && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(10ms);
     if (!all_connected()) {
         std::cerr << "nodes did not connect in time\n";
+        return 1;
+    }
+    if (!mdns_done()) {
+        std::cerr << "demo failed: " << mdns_found.size() << " of " << node_count * (node_count - 1)
+                  << " mDNS discoveries\n";
         return 1;
     }
 
@@ -109,7 +136,7 @@ int main() {
         std::cerr << "demo failed: " << greetings.size() << " of " << expected << " greetings arrived\n";
         return 1;
     }
-    std::cout << "demo ok: " << node_count << " nodes found each other through the DHT, " << expected
-              << " greetings delivered, all encrypted\n";
+    std::cout << "demo ok: " << node_count << " nodes found each other through the DHT"
+              << (with_mdns ? " and by mDNS, " : ", ") << expected << " greetings delivered, all encrypted\n";
     return 0;
 }

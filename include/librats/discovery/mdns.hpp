@@ -143,14 +143,16 @@ public:
 
 private:
     // Under mutex_. An unset interface is the one the system would send multicast through: a
-    // connected UDP socket names it without sending anything.
+    // connected UDP socket names it without sending anything. A multicast route without a source
+    // address (loopback only, as in a test namespace) names none: then it is 127.0.0.1.
     asio::ip::address_v4 interface_address(std::error_code& ec) const {
         if (!settings_.interface_address.empty()) return asio::ip::make_address_v4(settings_.interface_address, ec);
         asio::ip::udp::socket probe(*executor_);
         probe.open(asio::ip::udp::v4(), ec);
         if (!ec) probe.connect(mdns::multicast_endpoint(false), ec);
         if (ec) return {};
-        return probe.local_endpoint(ec).address().to_v4();
+        const auto address = probe.local_endpoint(ec).address().to_v4();
+        return address.is_unspecified() ? asio::ip::address_v4::loopback() : address;
     }
 
     void shut_down() {
