@@ -3512,9 +3512,80 @@ private:
 // peer ID, A for the interface's address), browses for the same service type, reports every
 // instance found, and dials the ones that are not us. It runs between enable() and disable()
 // (RatsClient: start_mdns_discovery), not from the node's start alone; disable() and the node's
-// stop send the goodbyes. IPv4 on one interface: by default the one the system routes
-// multicast through. Handlers run on the node's strand.
+// stop send the goodbyes. One interface: by default the one the system routes IPv4 multicast
+// through; IPv4 (224.0.0.251) always, and IPv6 (ff02::fb) too when the interface has an IPv6
+// address and IPv6 multicast works on it. Handlers run on the node's strand.
 
+// ---- begin <librats/detail/interfaces.hpp>
+#ifndef LIBRATS_DETAIL_INTERFACES_HPP
+#define LIBRATS_DETAIL_INTERFACES_HPP
+
+// The host's network interfaces with their addresses (POSIX getifaddrs; asio has no such call):
+// mDNS needs an interface's index to join ff02::fb on it, and its addresses for A/AAAA records.
+
+#include <asio/ip/address.hpp>
+
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cstring>
+#include <iterator>
+#include <string>
+#include <vector>
+
+namespace librats::detail {
+
+struct network_interface {
+    std::string name;
+    unsigned index = 0;
+    std::vector<asio::ip::address> addresses;
+};
+
+inline std::vector<network_interface> network_interfaces() {
+    std::vector<network_interface> out;
+    ifaddrs* list = nullptr;
+    if (getifaddrs(&list) != 0) return out;
+    for (const ifaddrs* it = list; it; it = it->ifa_next) {
+        if (!it->ifa_addr || !(it->ifa_flags & IFF_UP)) continue;
+        const auto family = it->ifa_addr->sa_family;
+        if (family != AF_INET && family != AF_INET6) continue;
+        auto entry = std::find_if(out.begin(), out.end(), [&](const network_interface& i) { return i.name == it->ifa_name; });
+        if (entry == out.end()) {
+            out.push_back({it->ifa_name, if_nametoindex(it->ifa_name), {}});
+            entry = std::prev(out.end());
+        }
+        if (family == AF_INET) {
+            asio::ip::address_v4::bytes_type bytes;
+            std::memcpy(bytes.data(), &reinterpret_cast<const sockaddr_in*>(it->ifa_addr)->sin_addr, bytes.size());
+            entry->addresses.emplace_back(asio::ip::address_v4(bytes));
+        } else {
+            const auto* v6 = reinterpret_cast<const sockaddr_in6*>(it->ifa_addr);
+            asio::ip::address_v6::bytes_type bytes;
+            std::memcpy(bytes.data(), &v6->sin6_addr, bytes.size());
+            entry->addresses.emplace_back(asio::ip::address_v6(bytes, v6->sin6_scope_id));
+        }
+    }
+    freeifaddrs(list);
+    return out;
+}
+
+// The interface holding `address`, if any.
+inline const network_interface* interface_with(const std::vector<network_interface>& interfaces,
+                                               const asio::ip::address& address) {
+    for (const auto& i : interfaces)
+        for (const auto& a : i.addresses)
+            if (a.is_v4() == address.is_v4() && (a.is_v4() ? a == address : a.to_v6().to_bytes() == address.to_v6().to_bytes()))
+                return &i;
+    return nullptr;
+}
+
+}  // namespace librats::detail
+
+#endif
+// ---- end <librats/detail/interfaces.hpp>
 // ---- begin <librats/mdns/engine.hpp>
 #ifndef LIBRATS_MDNS_ENGINE_HPP
 #define LIBRATS_MDNS_ENGINE_HPP
@@ -5198,6 +5269,7 @@ namespace librats {
 struct mdns_settings {
     // The interface, by one of its IPv4 addresses; empty: the one multicast is routed through.
     std::string interface_address;
+    bool ipv6 = true;  // also ff02::fb, if the interface has IPv6
     mdns::engine_options engine;
 };
 
@@ -5234,30 +5306,55 @@ public:
     // Fails when the node has not started its modules, or the socket cannot be set up.
     std::error_code enable(std::string instance, std::map<std::string, std::string> txt) {
         std::lock_guard<std::mutex> lock(mutex_);
-        if (node_) return {};
+        if (!nodes_.empty()) return {};
         if (!executor_) return make_error_code(errc::not_running);
         std::error_code ec;
-        const auto interface = interface_address(ec);
+        const auto v4 = interface_address(ec);
         if (ec) return ec;
+        const auto interfaces = detail::network_interfaces();
+        const auto* interface = detail::interface_with(interfaces, v4);
+        std::vector<asio::ip::address> addresses{v4};
+        if (interface)
+            for (const auto& a : interface->addresses)
+                if (a.is_v6()) addresses.push_back(a);
+
         std::random_device entropy;
-        auto node = mdns::udp_node::create(*executor_, settings_.engine, (std::uint64_t{entropy()} << 32) | entropy());
-        if ((ec = node->open(interface))) {
-            log_->warn("mDNS: cannot join 224.0.0.251 on ", interface.to_string(), ": ", ec.message());
+        const auto seed = [&entropy] { return (std::uint64_t{entropy()} << 32) | entropy(); };
+        auto options = settings_.engine;
+        options.ipv6 = false;
+        auto node = mdns::udp_node::create(*executor_, options, seed());
+        if ((ec = node->open(v4))) {
+            log_->warn("mDNS: cannot join 224.0.0.251 on ", v4.to_string(), ": ", ec.message());
             return ec;
         }
-        node_ = node;
+        std::vector<std::pair<std::shared_ptr<mdns::udp_node>, unsigned>> nodes{{node, 0u}};
+        if (settings_.ipv6 && interface && addresses.size() > 1) {
+            options.ipv6 = true;
+            auto v6 = mdns::udp_node::create(*executor_, options, seed());
+            if (const auto v6_error = v6->open({}, interface->index))
+                log_->debug("mDNS: no IPv6 on ", interface->name, ": ", v6_error.message());
+            else
+                nodes.emplace_back(v6, interface->index);
+        }
+        for (const auto& [n, scope] : nodes) {
+            nodes_.push_back(n);
+            scopes_.push_back(scope);
+        }
         running_ = true;
         const auto generation = ++generation_;
         if (instance.empty()) instance = "librats-" + local_peer_id_.substr(0, 12);
-        asio::post(*executor_, [this, node, generation, interface, instance = std::move(instance), txt = std::move(txt)] {
-            start_node(node, generation, interface, instance, txt);
+        asio::post(*executor_, [this, nodes, generation, addresses, instance = std::move(instance), txt = std::move(txt)] {
+            for (const auto& [n, scope] : nodes) start_node(n, scope, generation, addresses, instance, txt);
         });
         return {};
     }
 
     void disable() {
         std::lock_guard<std::mutex> lock(mutex_);
-        if (node_ && executor_) asio::post(*executor_, [node = node_] { node->close(); });
+        if (executor_)
+            asio::post(*executor_, [nodes = nodes_] {
+                for (const auto& n : nodes) n->close();
+            });
         shut_down();
     }
 
@@ -5273,9 +5370,10 @@ public:
     // Browses again at once (the query interval starts over at one second).
     bool query() {
         std::lock_guard<std::mutex> lock(mutex_);
-        if (!node_ || !executor_) return false;
-        asio::post(*executor_, [this, node = node_, generation = generation_.load()] {
-            if (current(generation)) browse(node, generation);
+        if (nodes_.empty() || !executor_) return false;
+        asio::post(*executor_, [this, nodes = nodes_, scopes = scopes_, generation = generation_.load()] {
+            for (std::size_t i = 0; i < nodes.size(); ++i)
+                if (current(generation)) browse(nodes[i], scopes[i], generation);
         });
         return true;
     }
@@ -5297,7 +5395,7 @@ public:
 
     void stop() {
         std::lock_guard<std::mutex> lock(mutex_);
-        if (node_) node_->close();  // on the strand: goodbyes now, no handler after this
+        for (const auto& n : nodes_) n->close();  // on the strand: goodbyes now, no handler after this
         shut_down();
         executor_.reset();
     }
@@ -5319,7 +5417,8 @@ private:
     void shut_down() {
         ++generation_;
         running_ = false;
-        node_.reset();
+        nodes_.clear();
+        scopes_.clear();
         services_.clear();
     }
 
@@ -5327,8 +5426,9 @@ private:
 
     bool current(std::uint64_t generation) const { return running_ && generation == generation_; }
 
-    void start_node(const std::shared_ptr<mdns::udp_node>& node, std::uint64_t generation,
-                    const asio::ip::address_v4& interface, const std::string& instance,
+    // scope: the interface index for the IPv6 node (link-local addresses need it), 0 for IPv4.
+    void start_node(const std::shared_ptr<mdns::udp_node>& node, unsigned scope, std::uint64_t generation,
+                    const std::vector<asio::ip::address>& addresses, const std::string& instance,
                     const std::map<std::string, std::string>& txt) {
         if (!current(generation)) return;
         node->start();
@@ -5336,22 +5436,36 @@ private:
         ad.instance = instance;
         ad.host = "librats-" + local_peer_id_.substr(0, 16);
         ad.port = listen_port_();
-        ad.addresses = {interface};
+        ad.addresses = addresses;
         ad.txt.insert(txt.begin(), txt.end());
         ad.peer_id = local_peer_id_;
+        const auto family = scope ? "IPv6" : "IPv4";
         if (const auto ec = node->advertise(std::move(ad))) log_->warn("mDNS: cannot advertise ", instance, ": ", ec.message());
-        else log_->info("mDNS: advertising ", instance, " on ", interface.to_string());
-        browse(node, generation);
+        else log_->info("mDNS: advertising ", instance, " over ", family, " on ", addresses.front().to_string());
+        browse(node, scope, generation);
     }
 
-    void browse(const std::shared_ptr<mdns::udp_node>& node, std::uint64_t generation) {
-        node->browse([this, generation](mdns::service_event event, const mdns::service& s) {
-            if (current(generation)) on_service(event, s);
+    void browse(const std::shared_ptr<mdns::udp_node>& node, unsigned scope, std::uint64_t generation) {
+        node->browse([this, scope, generation](mdns::service_event event, const mdns::service& s) {
+            if (current(generation)) on_service(event, s, scope);
         });
     }
 
-    void on_service(mdns::service_event event, const mdns::service& s) {
+    // The address to dial: IPv4 if the instance has one; an IPv6 link-local one gets the scope.
+    static std::optional<asio::ip::address> dial_address(const mdns::service& s, unsigned scope) {
+        for (const auto& a : s.addresses)
+            if (a.is_v4()) return a;
+        for (auto a : s.addresses) {
+            auto v6 = a.to_v6();
+            if (v6.is_link_local()) v6.scope_id(scope);
+            return asio::ip::address(v6);
+        }
+        return std::nullopt;
+    }
+
+    void on_service(mdns::service_event event, const mdns::service& s, unsigned scope) {
         const auto key = s.instance.to_string();
+        const auto address = dial_address(s, scope);
         std::shared_ptr<service_callback> callback;
         {
             std::lock_guard<std::mutex> lock(mutex_);
@@ -5359,11 +5473,11 @@ private:
                 services_.erase(key);
                 return;
             }
-            if (s.addresses.empty()) return;
+            if (!address) return;
             MdnsService entry;
             entry.service_name = s.instance_label;
             entry.host_name = s.host.to_string();
-            entry.ip_address = s.addresses.front().to_string();
+            entry.ip_address = address->to_string();
             entry.port = s.port;
             entry.txt_records.insert(s.txt.begin(), s.txt.end());
             entry.peer_id = s.peer_id;
@@ -5371,8 +5485,8 @@ private:
             callback = callback_;
         }
         if (s.peer_id == local_peer_id_) return;  // our own advertisement
-        const auto host = s.addresses.front().to_string();
-        log_->debug("mDNS: found ", s.instance_label, " at ", host, ':', s.port);
+        const auto host = address->to_string();
+        log_->debug("mDNS: found ", s.instance_label, " at ", host, " port ", s.port);
         if (callback && *callback) (*callback)(host, s.port, s.instance_label);
         if (!s.peer_id.empty() && is_connected_(s.peer_id)) return;
         connect_(host, s.port, [this, label = s.instance_label](std::error_code ec, const std::string&) {
@@ -5385,7 +5499,8 @@ private:
     mdns_settings settings_;
     std::shared_ptr<service_callback> callback_;
     std::optional<asio::any_io_executor> executor_;
-    std::shared_ptr<mdns::udp_node> node_;
+    std::vector<std::shared_ptr<mdns::udp_node>> nodes_;  // IPv4, then IPv6 if any
+    std::vector<unsigned> scopes_;                          // per node: 0, the IPv6 interface index
     std::map<std::string, MdnsService> services_;
     std::string local_peer_id_;
 

@@ -7,7 +7,9 @@
      says goodbye.
   2. librats browses zeroconf: a service zeroconf registers is reported by set_mdns_callback
      with its address, port and instance name.
-  3. Two librats peers in one namespace find each other by mDNS alone, connect over Noise and
+  3. Over IPv6 only: an IPv6-only zeroconf browser (ff02::fb on a veth link) resolves the
+     librats instance, with our link-local address among its addresses.
+  4. Two librats peers in one namespace find each other by mDNS alone, connect over Noise and
      exchange a greeting each way.
 
     /usr/bin/python3 mdns_interop.py <librats_mdns_peer>
@@ -164,6 +166,31 @@ def librats_browses_zeroconf(librats_peer):
         registrar.finish()
 
 
+def link_local(ns):
+    out = ns.run(["ip", "-6", "-o", "addr", "show", "dev", ns.ifname, "scope", "link"], stdout=subprocess.PIPE,
+                 text=True).stdout.split()
+    return out[out.index("inet6") + 1].split("/")[0]
+
+
+def zeroconf_browses_librats_over_ipv6(librats_peer):
+    with VethPair("librats-mdns6", subnet=2, ipv6=True) as pair:
+        instance = f"librats ipv6 {os.getpid()}"
+        ours = link_local(pair.b)
+        browser = Peer(pair.a, "zeroconf IPv6 browser", ZEROCONF_PEER + [
+            "--browse", SERVICE_TYPE, "--interface", link_local(pair.a), "--timeout", "30"])
+        browser.expect("ready", lambda e: e["event"] == "ready", 8)
+        librats = Peer(pair.b, "librats", [librats_peer, "--name", instance, "--interface", pair.b.address,
+                                           "--timeout", "30"])
+        librats.expect("ready", lambda e: e["event"] == "ready", 8)
+        full = f"{instance}.{SERVICE_TYPE}".lower()
+        added = browser.expect(f"zeroconf resolving {instance!r} over IPv6",
+                               lambda e: e["event"] == "added" and e.get("name", "").lower() == full
+                               and ours in e.get("addresses", []), 10)
+        ok(f"an IPv6-only zeroconf resolved {instance!r} with addresses {added['addresses']}")
+        librats.finish()
+        browser.finish()
+
+
 def librats_pair_in_one_namespace(librats_peer):
     with Namespace("librats-mdns") as ns:
         first = Peer(ns, "librats 1", [librats_peer, "--name", "first", "--timeout", "30"])
@@ -194,6 +221,7 @@ def main():
     try:
         zeroconf_browses_librats(librats_peer)
         librats_browses_zeroconf(librats_peer)
+        zeroconf_browses_librats_over_ipv6(librats_peer)
         librats_pair_in_one_namespace(librats_peer)
     except Failure as failure:
         print(f"FAIL: {failure}", file=sys.stderr)
