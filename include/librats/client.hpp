@@ -10,6 +10,8 @@
 #include <librats/discovery/dht.hpp>
 #include <librats/discovery/mdns.hpp>
 #include <librats/discovery/stun.hpp>
+#include <librats/persistence/data_directory.hpp>
+#include <librats/version.hpp>
 #include <librats/detail/handler_slot.hpp>
 #include <librats/log.hpp>
 #include <librats/node.hpp>
@@ -72,6 +74,7 @@ public:
           node_(io_.get_executor(), make_options(listen_port, max_peers, bind_address)),
           bind_address_(bind_address) {
         node_.set_peer_connected_handler([this](const peer_info& info) {
+            remember_peer(info);
             if (auto cb = connection_callback_.get()) (*cb)(info.connection, info.peer_id);
         });
         node_.set_peer_disconnected_handler([this](const peer_info& info, std::error_code) {
@@ -97,6 +100,7 @@ public:
 
     // Listens and starts the network thread; false (with the reason logged) if it cannot.
     bool start() {
+        if (persistence_on() && !configuration_loaded_) load_configuration();
         std::lock_guard<std::mutex> lock(lifecycle_mutex_);
         if (node_.is_running()) return false;
         std::error_code ec;
@@ -115,8 +119,10 @@ public:
         return true;
     }
 
-    // Closes every connection (no disconnect callbacks) and stops the network thread.
+    // Closes every connection (no disconnect callbacks) and stops the network thread. With
+    // persistence on, the configuration, the known peers and the DHT nodes are saved first.
     void stop() {
+        if (persistence_on() && node_.is_running()) save_configuration();
         std::lock_guard<std::mutex> lock(lifecycle_mutex_);
         if (!thread_.joinable()) return;
         if (std::this_thread::get_id() == thread_.get_id()) {
@@ -356,6 +362,168 @@ public:
         return mapped ? detail::format_endpoint(mapped->address(), mapped->port()) : std::string();
     }
 
+    // ---- persistence. Off until set_data_directory() or load_configuration() is called: a
+    // client without a data directory touches no file, and two clients sharing one would be one
+    // peer. Once on, start() loads the identity key (creating it on the first run), config.json,
+    // the known peers and the DHT nodes; connections update the known peers (saved a second
+    // later); stop() saves everything. Files and their rules: persistence/data_directory.hpp.
+
+    // Before start(); creates the directory. False while running or if it cannot be created.
+    bool set_data_directory(const std::string& directory) {
+        if (node_.is_running()) return false;
+        persistence::data_directory dir(directory.empty() ? "." : directory);
+        if (const auto ec = dir.create()) {
+            node_.log().error("set_data_directory(", directory, "): ", ec.message());
+            return false;
+        }
+        std::lock_guard<std::mutex> lock(persistence_mutex_);
+        data_directory_ = std::move(dir);
+        configuration_loaded_ = false;
+        return true;
+    }
+    std::string get_data_directory() const {
+        std::lock_guard<std::mutex> lock(persistence_mutex_);
+        return data_directory_ ? data_directory_->path().string() : std::string(".");
+    }
+
+    // Loads everything (the identity only before start()). False, with the file and the problem
+    // logged, if a file was corrupt (it is moved aside; defaults are used) or the key file was
+    // refused (it is left as it is, and this run keeps a key of its own that is not saved).
+    bool load_configuration() {
+        auto dir = directory();
+        bool clean = true;
+        const auto report = [&](const persistence::load_result& r) {
+            if (r.ok()) return;
+            clean = false;
+            node_.log().error(r.problem);
+        };
+        if (!node_.is_running()) {
+            std::string key_hex;
+            const auto identity = dir.load_identity(key_hex);
+            report(identity);
+            identity_refused_ = identity.outcome == persistence::load_result::status::refused;
+            if (identity.outcome == persistence::load_result::status::loaded) set_encryption_key(key_hex);
+            else if (identity.outcome == persistence::load_result::status::missing) save_identity(dir);
+        }
+        persistence::saved_config config;
+        report(dir.load_config(config));
+        if (config.max_peers) node_.set_max_peers(*config.max_peers);
+        if (config.encryption_enabled) set_encryption_enabled(*config.encryption_enabled);
+        std::vector<persistence::historical_peer> peers;
+        report(dir.load_peers(peers));
+        std::vector<persistence::saved_node> nodes;
+        report(dir.load_dht_nodes(nodes));
+        if constexpr (Node::template has_module<dht_discovery>) dht_module().set_saved_nodes(to_contacts(nodes));
+        std::lock_guard<std::mutex> lock(persistence_mutex_);
+        historical_ = std::move(peers);
+        configuration_loaded_ = true;
+        return clean;
+    }
+
+    bool save_configuration() {
+        auto dir = directory();
+        persistence::saved_config config;
+        config.listen_port = static_cast<std::uint16_t>(node_.listen_port());
+        config.max_peers = node_.max_peers();
+        config.encryption_enabled = is_encryption_enabled();
+        config.peer_id = node_.peer_id();
+        bool ok = log_failure(dir.save_config(config, "librats", library_version), "config.json");
+        ok = save_historical_peers() && ok;
+        if constexpr (Node::template has_module<dht_discovery>) {
+            std::vector<persistence::saved_node> nodes;
+            for (const auto& n : dht_module().good_nodes())
+                nodes.push_back({n.id.to_hex(), n.endpoint.address().to_string(), n.endpoint.port()});
+            ok = log_failure(dir.save_dht_nodes(nodes), "dht.json") && ok;
+        }
+        return ok;
+    }
+
+    // Dials every known peer that is not connected, most recently seen first (at most
+    // max_peers); returns how many it tries. Failures are counted in peers.json.
+    int load_and_reconnect_peers() {
+        if (!node_.is_running()) return 0;
+        auto peers = get_historical_peers();
+        std::sort(peers.begin(), peers.end(), [](const RatsPeer& a, const RatsPeer& b) { return a.connected_at > b.connected_at; });
+        int tried = 0;
+        for (const auto& p : peers) {
+            if (tried >= get_max_peers()) break;
+            if (p.port == 0 || (!p.peer_id.empty() && node_.find_peer(p.peer_id))) continue;
+            ++tried;
+            node_.async_connect(p.ip, p.port, [this, ip = p.ip, port = p.port](std::error_code ec, const std::string&) {
+                if (!ec) return;
+                node_.log().info("reconnecting to ", ip, ':', port, " failed: ", ec.message());
+                {
+                    std::lock_guard<std::mutex> lock(persistence_mutex_);
+                    for (auto& h : historical_)
+                        if (h.ip == ip && h.port == port) ++h.failures;
+                }
+                schedule_save();
+            });
+        }
+        return tried;
+    }
+
+    bool load_historical_peers() {
+        std::vector<persistence::historical_peer> peers;
+        const auto r = directory().load_peers(peers);
+        if (!r.ok()) node_.log().error(r.problem);
+        std::lock_guard<std::mutex> lock(persistence_mutex_);
+        historical_ = std::move(peers);
+        return r.ok();
+    }
+    bool save_historical_peers() {
+        std::vector<persistence::historical_peer> peers;
+        {
+            std::lock_guard<std::mutex> lock(persistence_mutex_);
+            peers = historical_;
+        }
+        return log_failure(directory().save_peers(peers), "peers.json");
+    }
+    void clear_historical_peers() {
+        {
+            std::lock_guard<std::mutex> lock(persistence_mutex_);
+            historical_.clear();
+        }
+        if (persistence_on()) save_historical_peers();
+    }
+    // Known peers: ip, listen port, peer ID, and the time last seen as connected_at.
+    std::vector<RatsPeer> get_historical_peers() const {
+        std::lock_guard<std::mutex> lock(persistence_mutex_);
+        std::vector<RatsPeer> out;
+        for (const auto& h : historical_) {
+            RatsPeer p;
+            p.peer_id = h.peer_id;
+            p.ip = h.ip;
+            p.port = h.port;
+            p.normalized_address = detail::format_endpoint(asio::ip::make_address(h.ip), h.port);
+            p.connected_at = std::chrono::steady_clock::now() -
+                             std::chrono::seconds(std::max<std::int64_t>(0, unix_now() - h.last_seen));
+            out.push_back(std::move(p));
+        }
+        return out;
+    }
+
+    // A new static key, so a new peer ID: saved (with persistence on), and a running client
+    // reconnects to the peers it had, which then know it by the new ID. Returns the new peer ID.
+    std::string rotate_identity() {
+        if constexpr (has_switchable_encryption) {
+            std::vector<std::pair<std::string, std::uint16_t>> peers;
+            for (const auto& info : node_.peers())
+                if (info.listen_port) peers.emplace_back(asio::ip::make_address(info.address.substr(0, info.address.rfind(':'))).to_string(), info.listen_port);
+            const bool was_running = node_.is_running();
+            if (was_running) stop();
+            {
+                std::lock_guard<std::mutex> lock(lifecycle_mutex_);
+                node_.crypto().generate_static_key();
+            }
+            if (persistence_on() && !identity_refused_) save_identity(directory());
+            if (was_running && start())
+                for (const auto& [ip, port] : peers) connect_to_peer(ip, port);
+            return node_.peer_id();
+        }
+        return {};
+    }
+
     // ---- encryption (Noise XX, on by default). The key is the node's static X25519 private key,
     // 64 hex digits; the peer ID is derived from its public half, so changing the key changes
     // the peer ID, and is refused while the client runs.
@@ -507,6 +675,74 @@ private:
         return peer;
     }
 
+    bool persistence_on() const {
+        std::lock_guard<std::mutex> lock(persistence_mutex_);
+        return data_directory_.has_value();
+    }
+    // The data directory; load_configuration() without one turns persistence on in ".".
+    persistence::data_directory directory() {
+        std::lock_guard<std::mutex> lock(persistence_mutex_);
+        if (!data_directory_) data_directory_.emplace(".");
+        return *data_directory_;
+    }
+    void save_identity(const persistence::data_directory& dir) {
+        if constexpr (has_switchable_encryption)
+            log_failure(dir.save_identity(node_.crypto().static_private_key_hex()), persistence::identity_file);
+    }
+    bool log_failure(std::error_code ec, const char* file) {
+        if (ec) node_.log().error("saving ", file, " in ", get_data_directory(), " failed: ", ec.message());
+        return !ec;
+    }
+    static std::int64_t unix_now() {
+        return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    }
+    static std::vector<dht::node_contact> to_contacts(const std::vector<persistence::saved_node>& nodes) {
+        std::vector<dht::node_contact> out;
+        for (const auto& n : nodes) {
+            const auto id = dht::node_id::from_hex(n.id_hex);
+            std::error_code ec;
+            const auto ip = asio::ip::make_address(n.ip, ec);
+            if (id && !ec) out.push_back({*id, {ip, n.port}});
+        }
+        return out;
+    }
+
+    // On the network thread: a connected peer joins (or refreshes) the known peers.
+    void remember_peer(const peer_info& info) {
+        if (!persistence_on() || info.listen_port == 0) return;
+        std::error_code ec;
+        const auto colon = info.address.rfind(':');
+        auto host = info.address.substr(0, colon);
+        if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+        const auto ip = asio::ip::make_address(host, ec);
+        if (ec) return;
+        {
+            std::lock_guard<std::mutex> lock(persistence_mutex_);
+            auto it = std::find_if(historical_.begin(), historical_.end(),
+                                   [&](const persistence::historical_peer& h) { return h.peer_id == info.peer_id; });
+            if (it == historical_.end()) {
+                if (historical_.size() >= persistence::max_historical_peers) historical_.erase(historical_.begin());
+                it = historical_.insert(historical_.end(), persistence::historical_peer{});
+            }
+            it->ip = ip.to_string();
+            it->port = info.listen_port;
+            it->peer_id = info.peer_id;
+            it->last_seen = unix_now();
+            it->failures = 0;
+        }
+        schedule_save();
+    }
+
+    // Saves the known peers a second after a change, once for a burst of changes.
+    void schedule_save() {
+        if (save_pending_.exchange(true)) return;
+        save_timer_.expires_after(std::chrono::seconds(1));
+        save_timer_.async_wait([this](std::error_code ec) {
+            save_pending_ = false;
+            if (!ec) save_historical_peers();
+        });
+    }
+
     asio::io_context io_{1};
     asio::executor_work_guard<asio::io_context::executor_type> work_;
     Node node_;
@@ -517,6 +753,13 @@ private:
     detail::handler_slot<DisconnectCallback> disconnect_callback_;
     detail::handler_slot<StringDataCallback> string_callback_;
     detail::handler_slot<BinaryDataCallback> binary_callback_;
+    mutable std::mutex persistence_mutex_;
+    std::optional<persistence::data_directory> data_directory_;
+    std::vector<persistence::historical_peer> historical_;
+    std::atomic<bool> configuration_loaded_{false};
+    std::atomic<bool> identity_refused_{false};
+    std::atomic<bool> save_pending_{false};
+    asio::steady_timer save_timer_{io_};
 };
 
 }  // namespace librats

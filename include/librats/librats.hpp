@@ -35,6 +35,8 @@
 #include <librats/mdns/udp_node.hpp>
 #include <librats/node.hpp>
 #include <librats/peer_info.hpp>
+#include <librats/persistence/atomic_file.hpp>
+#include <librats/persistence/data_directory.hpp>
 #include <librats/stun/client.hpp>
 #include <librats/stun/error.hpp>
 #include <librats/stun/message.hpp>
@@ -42,6 +44,21 @@
 #include <librats/test/memory_transport.hpp>
 #include <librats/transport/tcp.hpp>
 #include <librats/version.hpp>
+
+// The seed's programs (examples/seed/) include only "librats.h" and use std::cout, std::cin,
+// std::getline, std::time, std::ctime, std::map, std::thread, std::this_thread::sleep_for and
+// std::chrono without including them: the umbrella header provides them on purpose, not by accident.
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <ctime>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
 
 namespace librats {
 

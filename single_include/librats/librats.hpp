@@ -6537,6 +6537,408 @@ private:
 
 #endif
 // ---- end <librats/discovery/stun.hpp>
+// ---- begin <librats/persistence/data_directory.hpp>
+#ifndef LIBRATS_PERSISTENCE_DATA_DIRECTORY_HPP
+#define LIBRATS_PERSISTENCE_DATA_DIRECTORY_HPP
+
+// What a client keeps between runs, one file per concern in its data directory:
+//   identity.key  the Noise static private key, 64 hex digits; mode 0600, never replaced
+//   config.json   listen port, settings, protocol and our peer ID (informative)
+//   peers.json    peers we were connected to: address, peer ID, last seen, failures
+//   dht.json      good nodes of the DHT routing table, for a fast rejoin
+// Every write is atomic (atomic_file.hpp). A file that cannot be read as what it should be is
+// reported with its name and moved aside (`<name>.corrupt-<time>`), never overwritten, and the
+// caller goes on with defaults; a key file with the wrong mode or content is refused as it is.
+
+// ---- begin <librats/persistence/atomic_file.hpp>
+#ifndef LIBRATS_PERSISTENCE_ATOMIC_FILE_HPP
+#define LIBRATS_PERSISTENCE_ATOMIC_FILE_HPP
+
+// Files that are either the old version or the new one, whatever happens mid-write (a crash, a
+// SIGKILL, a power cut): the content goes to a temporary file in the same directory, which is
+// flushed to disk (fsync), renamed over the target (atomic on POSIX file systems), and then the
+// directory itself is flushed so that the rename survives a power cut. POSIX calls: the
+// standard library cannot fsync.
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <string_view>
+#include <system_error>
+
+namespace librats::persistence {
+
+namespace detail {
+
+inline std::error_code last_error() { return {errno, std::generic_category()}; }
+
+// Closes on scope exit.
+class file_descriptor {
+public:
+    explicit file_descriptor(int fd) noexcept : fd_(fd) {}
+    file_descriptor(const file_descriptor&) = delete;
+    file_descriptor& operator=(const file_descriptor&) = delete;
+    ~file_descriptor() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    int get() const noexcept { return fd_; }
+    std::error_code close() {
+        const int fd = fd_;
+        fd_ = -1;
+        return ::close(fd) == 0 ? std::error_code{} : last_error();
+    }
+
+private:
+    int fd_;
+};
+
+inline std::error_code write_all(int fd, std::string_view data) {
+    while (!data.empty()) {
+        const auto n = ::write(fd, data.data(), data.size());
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            return last_error();
+        }
+        data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return {};
+}
+
+}  // namespace detail
+
+// A temporary file of `path` (left behind only by a crash; remove_stale_temporaries cleans up).
+inline bool is_temporary_of(const std::filesystem::path& candidate, const std::filesystem::path& path) {
+    const auto name = candidate.filename().string();
+    const auto prefix = path.filename().string() + ".tmp-";
+    return name.compare(0, prefix.size(), prefix) == 0;
+}
+
+// Replaces `path` with `content` atomically; the file gets `mode` (e.g. 0600 for keys).
+inline std::error_code write_file_atomically(const std::filesystem::path& path, std::string_view content,
+                                             mode_t mode = 0644) {
+    std::random_device entropy;
+    const auto temporary = path.string() + ".tmp-" + std::to_string(::getpid()) + '-' + std::to_string(entropy());
+    detail::file_descriptor file(::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode));
+    if (file.get() < 0) return detail::last_error();
+    std::error_code ec;
+    if (::fchmod(file.get(), mode) != 0) ec = detail::last_error();  // the umask may have narrowed it
+    if (!ec) ec = detail::write_all(file.get(), content);
+    if (!ec && ::fsync(file.get()) != 0) ec = detail::last_error();
+    if (const auto closed = file.close(); !ec) ec = closed;
+    if (!ec && ::rename(temporary.c_str(), path.c_str()) != 0) ec = detail::last_error();
+    if (ec) {
+        ::unlink(temporary.c_str());
+        return ec;
+    }
+    const auto directory = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+    detail::file_descriptor dir(::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (dir.get() < 0) return detail::last_error();
+    if (::fsync(dir.get()) != 0) return detail::last_error();
+    return {};
+}
+
+// The whole file, refused when larger than max_size (a file is never trusted to be small).
+inline std::error_code read_file(const std::filesystem::path& path, std::string& out, std::size_t max_size) {
+    detail::file_descriptor file(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    if (file.get() < 0) return detail::last_error();
+    struct stat info {};
+    if (::fstat(file.get(), &info) != 0) return detail::last_error();
+    if (static_cast<std::size_t>(info.st_size) > max_size) return std::make_error_code(std::errc::file_too_large);
+    out.assign(static_cast<std::size_t>(info.st_size), '\0');
+    std::size_t done = 0;
+    while (done < out.size()) {
+        const auto n = ::read(file.get(), out.data() + done, out.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) return detail::last_error();
+        if (n == 0) break;
+        done += static_cast<std::size_t>(n);
+    }
+    out.resize(done);
+    return {};
+}
+
+// Temporary files a crash left next to `path`.
+inline void remove_stale_temporaries(const std::filesystem::path& path) {
+    std::error_code ec;
+    const auto directory = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+    for (const auto& entry : std::filesystem::directory_iterator(directory, ec))
+        if (is_temporary_of(entry.path(), path)) std::filesystem::remove(entry.path(), ec);
+}
+
+// Moves a file that cannot be read aside to `<name>.corrupt-<unix time>`, so nothing is lost and
+// the next save does not overwrite it. Returns the new path (empty on failure).
+inline std::filesystem::path move_aside(const std::filesystem::path& path) {
+    const auto seconds =
+        std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    auto target = std::filesystem::path(path.string() + ".corrupt-" + std::to_string(seconds));
+    for (int n = 1; std::filesystem::exists(target) && n < 100; ++n)
+        target = std::filesystem::path(path.string() + ".corrupt-" + std::to_string(seconds) + '-' + std::to_string(n));
+    std::error_code ec;
+    std::filesystem::rename(path, target, ec);
+    return ec ? std::filesystem::path() : target;
+}
+
+}  // namespace librats::persistence
+
+#endif
+// ---- end <librats/persistence/atomic_file.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace librats::persistence {
+
+inline constexpr const char* identity_file = "identity.key";
+inline constexpr const char* config_file = "config.json";
+inline constexpr const char* peers_file = "peers.json";
+inline constexpr const char* dht_file = "dht.json";
+inline constexpr std::size_t max_file_size = 4 * 1024 * 1024;
+inline constexpr std::size_t max_historical_peers = 1000;
+
+struct saved_config {
+    std::optional<std::uint16_t> listen_port;
+    std::optional<std::size_t> max_peers;
+    std::optional<bool> encryption_enabled;
+    std::string peer_id;
+};
+
+struct historical_peer {
+    std::string ip;
+    std::uint16_t port = 0;  // the peer's listen port
+    std::string peer_id;
+    std::int64_t last_seen = 0;  // unix seconds
+    int failures = 0;            // reconnection attempts that failed since last_seen
+};
+
+struct saved_node {
+    std::string id_hex;  // 40 hex digits
+    std::string ip;
+    std::uint16_t port = 0;
+};
+
+// The result of a load: loaded, missing (first run), or a problem: then `problem` names the file
+// and what is wrong with it, and for a corrupt file where it was moved.
+struct load_result {
+    enum class status { loaded, missing, corrupt, refused } outcome = status::missing;
+    std::string problem;
+    bool ok() const noexcept { return outcome == status::loaded || outcome == status::missing; }
+};
+
+class data_directory {
+public:
+    explicit data_directory(std::filesystem::path directory) : directory_(std::move(directory)) {}
+
+    const std::filesystem::path& path() const noexcept { return directory_; }
+    std::filesystem::path file(const char* name) const { return directory_ / name; }
+
+    std::error_code create() const {
+        std::error_code ec;
+        std::filesystem::create_directories(directory_, ec);
+        return ec;
+    }
+
+    // ---- identity
+
+    load_result load_identity(std::string& key_hex) const {
+        const auto path = file(identity_file);
+        struct stat info {};
+        if (::stat(path.c_str(), &info) != 0) {
+            if (errno == ENOENT) return {};
+            return refused(path, std::error_code(errno, std::generic_category()).message());
+        }
+        if ((info.st_mode & 0077) != 0)
+            return refused(path, "its mode is " + octal(info.st_mode & 0777) + "; a private key must be 0600 (chmod 600 " +
+                                     path.string() + ")");
+        std::string text;
+        if (const auto ec = read_file(path, text, 1024)) return refused(path, ec.message());
+        while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+        if (text.size() != 64 || text.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)
+            return refused(path, "it does not hold 64 hex digits (" + std::to_string(text.size()) + " characters)");
+        key_hex = std::move(text);
+        return {load_result::status::loaded, {}};
+    }
+
+    std::error_code save_identity(const std::string& key_hex) const {
+        if (const auto ec = create()) return ec;
+        return write_file_atomically(file(identity_file), key_hex + '\n', 0600);
+    }
+
+    // ---- config.json
+
+    load_result load_config(saved_config& out) const {
+        return load_json(config_file, [&out](const nlohmann::json& j) {
+            saved_config c;
+            if (!j.is_object()) return false;
+            if (j.contains("listen_port")) {
+                if (!j["listen_port"].is_number_unsigned() || j["listen_port"].get<std::uint64_t>() > 65535) return false;
+                c.listen_port = j["listen_port"].get<std::uint16_t>();
+            }
+            if (j.contains("max_peers")) {
+                if (!j["max_peers"].is_number_unsigned()) return false;
+                c.max_peers = j["max_peers"].get<std::size_t>();
+            }
+            if (j.contains("encryption_enabled")) {
+                if (!j["encryption_enabled"].is_boolean()) return false;
+                c.encryption_enabled = j["encryption_enabled"].get<bool>();
+            }
+            if (j.contains("peer_id")) {
+                if (!j["peer_id"].is_string()) return false;
+                c.peer_id = j["peer_id"].get<std::string>();
+            }
+            out = std::move(c);
+            return true;
+        });
+    }
+
+    std::error_code save_config(const saved_config& c, const std::string& protocol, const std::string& version) const {
+        nlohmann::json j = {{"protocol", protocol}, {"version", version}, {"peer_id", c.peer_id}};
+        if (c.listen_port) j["listen_port"] = *c.listen_port;
+        if (c.max_peers) j["max_peers"] = *c.max_peers;
+        if (c.encryption_enabled) j["encryption_enabled"] = *c.encryption_enabled;
+        return save_json(config_file, j);
+    }
+
+    // ---- peers.json
+
+    load_result load_peers(std::vector<historical_peer>& out) const {
+        return load_json(peers_file, [&out](const nlohmann::json& j) {
+            if (!j.is_object() || !j.contains("peers") || !j["peers"].is_array()) return false;
+            std::vector<historical_peer> peers;
+            for (const auto& p : j["peers"]) {
+                if (!p.is_object() || !p.contains("ip") || !p["ip"].is_string() || !p.contains("port") ||
+                    !p["port"].is_number_unsigned() || p["port"].get<std::uint64_t>() > 65535)
+                    return false;
+                historical_peer h;
+                h.ip = p["ip"].get<std::string>();
+                h.port = p["port"].get<std::uint16_t>();
+                if (p.contains("peer_id") && p["peer_id"].is_string()) h.peer_id = p["peer_id"].get<std::string>();
+                if (p.contains("last_seen") && p["last_seen"].is_number_integer()) h.last_seen = p["last_seen"].get<std::int64_t>();
+                if (p.contains("failures") && p["failures"].is_number_integer()) h.failures = p["failures"].get<int>();
+                if (peers.size() < max_historical_peers) peers.push_back(std::move(h));
+            }
+            out = std::move(peers);
+            return true;
+        });
+    }
+
+    std::error_code save_peers(const std::vector<historical_peer>& peers) const {
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto& p : peers)
+            list.push_back({{"ip", p.ip}, {"port", p.port}, {"peer_id", p.peer_id}, {"last_seen", p.last_seen},
+                            {"failures", p.failures}});
+        return save_json(peers_file, {{"peers", list}});
+    }
+
+    // ---- dht.json
+
+    load_result load_dht_nodes(std::vector<saved_node>& out) const {
+        return load_json(dht_file, [&out](const nlohmann::json& j) {
+            if (!j.is_object() || !j.contains("nodes") || !j["nodes"].is_array()) return false;
+            std::vector<saved_node> nodes;
+            for (const auto& n : j["nodes"]) {
+                if (!n.is_object() || !n.contains("id") || !n["id"].is_string() || !n.contains("ip") ||
+                    !n["ip"].is_string() || !n.contains("port") || !n["port"].is_number_unsigned() ||
+                    n["port"].get<std::uint64_t>() > 65535)
+                    return false;
+                nodes.push_back({n["id"].get<std::string>(), n["ip"].get<std::string>(), n["port"].get<std::uint16_t>()});
+            }
+            out = std::move(nodes);
+            return true;
+        });
+    }
+
+    std::error_code save_dht_nodes(const std::vector<saved_node>& nodes) const {
+        nlohmann::json list = nlohmann::json::array();
+        for (const auto& n : nodes) list.push_back({{"id", n.id_hex}, {"ip", n.ip}, {"port", n.port}});
+        return save_json(dht_file, {{"nodes", list}});
+    }
+
+private:
+    static std::string octal(unsigned mode) {
+        std::string s;
+        for (int shift = 6; shift >= 0; shift -= 3) s += static_cast<char>('0' + ((mode >> shift) & 7));
+        return '0' + s;
+    }
+
+    static load_result refused(const std::filesystem::path& path, const std::string& why) {
+        return {load_result::status::refused, path.string() + " refused: " + why};
+    }
+
+    // Reads `name` as JSON and hands it to `accept`, which returns false when the shape is wrong.
+    template <class Accept>
+    load_result load_json(const char* name, Accept&& accept) const {
+        const auto path = file(name);
+        remove_stale_temporaries(path);
+        std::string text, why;
+        if (const auto ec = read_file(path, text, max_file_size)) {
+            if (ec == std::errc::no_such_file_or_directory) return {};
+            if (ec != std::errc::file_too_large) return {load_result::status::refused, path.string() + ": " + ec.message()};
+            why = "larger than " + std::to_string(max_file_size) + " bytes";
+        }
+        if (why.empty()) {
+            const auto j = nlohmann::json::parse(text, nullptr, false);
+            if (j.is_discarded()) why = "not valid JSON (truncated or corrupted)";
+            else if (!accept(j)) why = "valid JSON of the wrong shape or types";
+            else return {load_result::status::loaded, {}};
+        }
+        const auto aside = move_aside(path);
+        return {load_result::status::corrupt,
+                path.string() + " is " + why + "; " +
+                    (aside.empty() ? std::string("it could not be moved aside") : "moved to " + aside.string()) +
+                    ", defaults used"};
+    }
+
+    std::error_code save_json(const char* name, const nlohmann::json& j) const {
+        if (const auto ec = create()) return ec;
+        return write_file_atomically(file(name), j.dump(2) + '\n');
+    }
+
+    std::filesystem::path directory_;
+};
+
+}  // namespace librats::persistence
+
+#endif
+// ---- end <librats/persistence/data_directory.hpp>
+// ---- begin <librats/version.hpp>
+#ifndef LIBRATS_VERSION_HPP
+#define LIBRATS_VERSION_HPP
+
+#define LIBRATS_VERSION_MAJOR 0
+#define LIBRATS_VERSION_MINOR 1
+#define LIBRATS_VERSION_PATCH 0
+
+namespace librats {
+
+// Library release, reported in the hello's "agent" field.
+inline constexpr const char* library_version = "0.1.0";
+
+// Wire protocol version carried in the connection preamble; bump on incompatible change.
+inline constexpr unsigned protocol_version = 1;
+inline constexpr const char* protocol_name = "librats";
+
+}  // namespace librats
+
+#endif
+// ---- end <librats/version.hpp>
 // ---- begin <librats/node.hpp>
 #ifndef LIBRATS_NODE_HPP
 #define LIBRATS_NODE_HPP
@@ -7392,27 +7794,6 @@ private:
 // messages, each behind a 2-byte big-endian length (the Noise spec's framing). The hello below is
 // the payload each side delivers through its handshake.
 
-// ---- begin <librats/version.hpp>
-#ifndef LIBRATS_VERSION_HPP
-#define LIBRATS_VERSION_HPP
-
-#define LIBRATS_VERSION_MAJOR 0
-#define LIBRATS_VERSION_MINOR 1
-#define LIBRATS_VERSION_PATCH 0
-
-namespace librats {
-
-// Library release, reported in the hello's "agent" field.
-inline constexpr const char* library_version = "0.1.0";
-
-// Wire protocol version carried in the connection preamble; bump on incompatible change.
-inline constexpr unsigned protocol_version = 1;
-inline constexpr const char* protocol_name = "librats";
-
-}  // namespace librats
-
-#endif
-// ---- end <librats/version.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -9223,6 +9604,7 @@ public:
           node_(io_.get_executor(), make_options(listen_port, max_peers, bind_address)),
           bind_address_(bind_address) {
         node_.set_peer_connected_handler([this](const peer_info& info) {
+            remember_peer(info);
             if (auto cb = connection_callback_.get()) (*cb)(info.connection, info.peer_id);
         });
         node_.set_peer_disconnected_handler([this](const peer_info& info, std::error_code) {
@@ -9248,6 +9630,7 @@ public:
 
     // Listens and starts the network thread; false (with the reason logged) if it cannot.
     bool start() {
+        if (persistence_on() && !configuration_loaded_) load_configuration();
         std::lock_guard<std::mutex> lock(lifecycle_mutex_);
         if (node_.is_running()) return false;
         std::error_code ec;
@@ -9266,8 +9649,10 @@ public:
         return true;
     }
 
-    // Closes every connection (no disconnect callbacks) and stops the network thread.
+    // Closes every connection (no disconnect callbacks) and stops the network thread. With
+    // persistence on, the configuration, the known peers and the DHT nodes are saved first.
     void stop() {
+        if (persistence_on() && node_.is_running()) save_configuration();
         std::lock_guard<std::mutex> lock(lifecycle_mutex_);
         if (!thread_.joinable()) return;
         if (std::this_thread::get_id() == thread_.get_id()) {
@@ -9507,6 +9892,168 @@ public:
         return mapped ? detail::format_endpoint(mapped->address(), mapped->port()) : std::string();
     }
 
+    // ---- persistence. Off until set_data_directory() or load_configuration() is called: a
+    // client without a data directory touches no file, and two clients sharing one would be one
+    // peer. Once on, start() loads the identity key (creating it on the first run), config.json,
+    // the known peers and the DHT nodes; connections update the known peers (saved a second
+    // later); stop() saves everything. Files and their rules: persistence/data_directory.hpp.
+
+    // Before start(); creates the directory. False while running or if it cannot be created.
+    bool set_data_directory(const std::string& directory) {
+        if (node_.is_running()) return false;
+        persistence::data_directory dir(directory.empty() ? "." : directory);
+        if (const auto ec = dir.create()) {
+            node_.log().error("set_data_directory(", directory, "): ", ec.message());
+            return false;
+        }
+        std::lock_guard<std::mutex> lock(persistence_mutex_);
+        data_directory_ = std::move(dir);
+        configuration_loaded_ = false;
+        return true;
+    }
+    std::string get_data_directory() const {
+        std::lock_guard<std::mutex> lock(persistence_mutex_);
+        return data_directory_ ? data_directory_->path().string() : std::string(".");
+    }
+
+    // Loads everything (the identity only before start()). False, with the file and the problem
+    // logged, if a file was corrupt (it is moved aside; defaults are used) or the key file was
+    // refused (it is left as it is, and this run keeps a key of its own that is not saved).
+    bool load_configuration() {
+        auto dir = directory();
+        bool clean = true;
+        const auto report = [&](const persistence::load_result& r) {
+            if (r.ok()) return;
+            clean = false;
+            node_.log().error(r.problem);
+        };
+        if (!node_.is_running()) {
+            std::string key_hex;
+            const auto identity = dir.load_identity(key_hex);
+            report(identity);
+            identity_refused_ = identity.outcome == persistence::load_result::status::refused;
+            if (identity.outcome == persistence::load_result::status::loaded) set_encryption_key(key_hex);
+            else if (identity.outcome == persistence::load_result::status::missing) save_identity(dir);
+        }
+        persistence::saved_config config;
+        report(dir.load_config(config));
+        if (config.max_peers) node_.set_max_peers(*config.max_peers);
+        if (config.encryption_enabled) set_encryption_enabled(*config.encryption_enabled);
+        std::vector<persistence::historical_peer> peers;
+        report(dir.load_peers(peers));
+        std::vector<persistence::saved_node> nodes;
+        report(dir.load_dht_nodes(nodes));
+        if constexpr (Node::template has_module<dht_discovery>) dht_module().set_saved_nodes(to_contacts(nodes));
+        std::lock_guard<std::mutex> lock(persistence_mutex_);
+        historical_ = std::move(peers);
+        configuration_loaded_ = true;
+        return clean;
+    }
+
+    bool save_configuration() {
+        auto dir = directory();
+        persistence::saved_config config;
+        config.listen_port = static_cast<std::uint16_t>(node_.listen_port());
+        config.max_peers = node_.max_peers();
+        config.encryption_enabled = is_encryption_enabled();
+        config.peer_id = node_.peer_id();
+        bool ok = log_failure(dir.save_config(config, "librats", library_version), "config.json");
+        ok = save_historical_peers() && ok;
+        if constexpr (Node::template has_module<dht_discovery>) {
+            std::vector<persistence::saved_node> nodes;
+            for (const auto& n : dht_module().good_nodes())
+                nodes.push_back({n.id.to_hex(), n.endpoint.address().to_string(), n.endpoint.port()});
+            ok = log_failure(dir.save_dht_nodes(nodes), "dht.json") && ok;
+        }
+        return ok;
+    }
+
+    // Dials every known peer that is not connected, most recently seen first (at most
+    // max_peers); returns how many it tries. Failures are counted in peers.json.
+    int load_and_reconnect_peers() {
+        if (!node_.is_running()) return 0;
+        auto peers = get_historical_peers();
+        std::sort(peers.begin(), peers.end(), [](const RatsPeer& a, const RatsPeer& b) { return a.connected_at > b.connected_at; });
+        int tried = 0;
+        for (const auto& p : peers) {
+            if (tried >= get_max_peers()) break;
+            if (p.port == 0 || (!p.peer_id.empty() && node_.find_peer(p.peer_id))) continue;
+            ++tried;
+            node_.async_connect(p.ip, p.port, [this, ip = p.ip, port = p.port](std::error_code ec, const std::string&) {
+                if (!ec) return;
+                node_.log().info("reconnecting to ", ip, ':', port, " failed: ", ec.message());
+                {
+                    std::lock_guard<std::mutex> lock(persistence_mutex_);
+                    for (auto& h : historical_)
+                        if (h.ip == ip && h.port == port) ++h.failures;
+                }
+                schedule_save();
+            });
+        }
+        return tried;
+    }
+
+    bool load_historical_peers() {
+        std::vector<persistence::historical_peer> peers;
+        const auto r = directory().load_peers(peers);
+        if (!r.ok()) node_.log().error(r.problem);
+        std::lock_guard<std::mutex> lock(persistence_mutex_);
+        historical_ = std::move(peers);
+        return r.ok();
+    }
+    bool save_historical_peers() {
+        std::vector<persistence::historical_peer> peers;
+        {
+            std::lock_guard<std::mutex> lock(persistence_mutex_);
+            peers = historical_;
+        }
+        return log_failure(directory().save_peers(peers), "peers.json");
+    }
+    void clear_historical_peers() {
+        {
+            std::lock_guard<std::mutex> lock(persistence_mutex_);
+            historical_.clear();
+        }
+        if (persistence_on()) save_historical_peers();
+    }
+    // Known peers: ip, listen port, peer ID, and the time last seen as connected_at.
+    std::vector<RatsPeer> get_historical_peers() const {
+        std::lock_guard<std::mutex> lock(persistence_mutex_);
+        std::vector<RatsPeer> out;
+        for (const auto& h : historical_) {
+            RatsPeer p;
+            p.peer_id = h.peer_id;
+            p.ip = h.ip;
+            p.port = h.port;
+            p.normalized_address = detail::format_endpoint(asio::ip::make_address(h.ip), h.port);
+            p.connected_at = std::chrono::steady_clock::now() -
+                             std::chrono::seconds(std::max<std::int64_t>(0, unix_now() - h.last_seen));
+            out.push_back(std::move(p));
+        }
+        return out;
+    }
+
+    // A new static key, so a new peer ID: saved (with persistence on), and a running client
+    // reconnects to the peers it had, which then know it by the new ID. Returns the new peer ID.
+    std::string rotate_identity() {
+        if constexpr (has_switchable_encryption) {
+            std::vector<std::pair<std::string, std::uint16_t>> peers;
+            for (const auto& info : node_.peers())
+                if (info.listen_port) peers.emplace_back(asio::ip::make_address(info.address.substr(0, info.address.rfind(':'))).to_string(), info.listen_port);
+            const bool was_running = node_.is_running();
+            if (was_running) stop();
+            {
+                std::lock_guard<std::mutex> lock(lifecycle_mutex_);
+                node_.crypto().generate_static_key();
+            }
+            if (persistence_on() && !identity_refused_) save_identity(directory());
+            if (was_running && start())
+                for (const auto& [ip, port] : peers) connect_to_peer(ip, port);
+            return node_.peer_id();
+        }
+        return {};
+    }
+
     // ---- encryption (Noise XX, on by default). The key is the node's static X25519 private key,
     // 64 hex digits; the peer ID is derived from its public half, so changing the key changes
     // the peer ID, and is refused while the client runs.
@@ -9658,6 +10205,74 @@ private:
         return peer;
     }
 
+    bool persistence_on() const {
+        std::lock_guard<std::mutex> lock(persistence_mutex_);
+        return data_directory_.has_value();
+    }
+    // The data directory; load_configuration() without one turns persistence on in ".".
+    persistence::data_directory directory() {
+        std::lock_guard<std::mutex> lock(persistence_mutex_);
+        if (!data_directory_) data_directory_.emplace(".");
+        return *data_directory_;
+    }
+    void save_identity(const persistence::data_directory& dir) {
+        if constexpr (has_switchable_encryption)
+            log_failure(dir.save_identity(node_.crypto().static_private_key_hex()), persistence::identity_file);
+    }
+    bool log_failure(std::error_code ec, const char* file) {
+        if (ec) node_.log().error("saving ", file, " in ", get_data_directory(), " failed: ", ec.message());
+        return !ec;
+    }
+    static std::int64_t unix_now() {
+        return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    }
+    static std::vector<dht::node_contact> to_contacts(const std::vector<persistence::saved_node>& nodes) {
+        std::vector<dht::node_contact> out;
+        for (const auto& n : nodes) {
+            const auto id = dht::node_id::from_hex(n.id_hex);
+            std::error_code ec;
+            const auto ip = asio::ip::make_address(n.ip, ec);
+            if (id && !ec) out.push_back({*id, {ip, n.port}});
+        }
+        return out;
+    }
+
+    // On the network thread: a connected peer joins (or refreshes) the known peers.
+    void remember_peer(const peer_info& info) {
+        if (!persistence_on() || info.listen_port == 0) return;
+        std::error_code ec;
+        const auto colon = info.address.rfind(':');
+        auto host = info.address.substr(0, colon);
+        if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+        const auto ip = asio::ip::make_address(host, ec);
+        if (ec) return;
+        {
+            std::lock_guard<std::mutex> lock(persistence_mutex_);
+            auto it = std::find_if(historical_.begin(), historical_.end(),
+                                   [&](const persistence::historical_peer& h) { return h.peer_id == info.peer_id; });
+            if (it == historical_.end()) {
+                if (historical_.size() >= persistence::max_historical_peers) historical_.erase(historical_.begin());
+                it = historical_.insert(historical_.end(), persistence::historical_peer{});
+            }
+            it->ip = ip.to_string();
+            it->port = info.listen_port;
+            it->peer_id = info.peer_id;
+            it->last_seen = unix_now();
+            it->failures = 0;
+        }
+        schedule_save();
+    }
+
+    // Saves the known peers a second after a change, once for a burst of changes.
+    void schedule_save() {
+        if (save_pending_.exchange(true)) return;
+        save_timer_.expires_after(std::chrono::seconds(1));
+        save_timer_.async_wait([this](std::error_code ec) {
+            save_pending_ = false;
+            if (!ec) save_historical_peers();
+        });
+    }
+
     asio::io_context io_{1};
     asio::executor_work_guard<asio::io_context::executor_type> work_;
     Node node_;
@@ -9668,6 +10283,13 @@ private:
     detail::handler_slot<DisconnectCallback> disconnect_callback_;
     detail::handler_slot<StringDataCallback> string_callback_;
     detail::handler_slot<BinaryDataCallback> binary_callback_;
+    mutable std::mutex persistence_mutex_;
+    std::optional<persistence::data_directory> data_directory_;
+    std::vector<persistence::historical_peer> historical_;
+    std::atomic<bool> configuration_loaded_{false};
+    std::atomic<bool> identity_refused_{false};
+    std::atomic<bool> save_pending_{false};
+    asio::steady_timer save_timer_{io_};
 };
 
 }  // namespace librats
@@ -11808,6 +12430,21 @@ private:
 
 #endif
 // ---- end <librats/transport/tcp.hpp>
+
+// The seed's programs (examples/seed/) include only "librats.h" and use std::cout, std::cin,
+// std::getline, std::time, std::ctime, std::map, std::thread, std::this_thread::sleep_for and
+// std::chrono without including them: the umbrella header provides them on purpose, not by accident.
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <ctime>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
 
 namespace librats {
 
