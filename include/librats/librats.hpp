@@ -16,6 +16,7 @@
 #include <librats/config.hpp>
 #include <librats/crypto/noise_xx.hpp>
 #include <librats/crypto/plaintext.hpp>
+#include <librats/detail/deadline_timer.hpp>
 #include <librats/dht/bencode.hpp>
 #include <librats/dht/engine.hpp>
 #include <librats/dht/info_hash.hpp>

@@ -2784,13 +2784,66 @@ inline node_id info_hash_of(std::string_view key) {
 // send_to. Everything but open() runs on the executor given (a strand, or one thread); open() may
 // be called from any thread before the first operation.
 
+// ---- begin <librats/detail/deadline_timer.hpp>
+#ifndef LIBRATS_DETAIL_DEADLINE_TIMER_HPP
+#define LIBRATS_DETAIL_DEADLINE_TIMER_HPP
+
+// One asio timer that follows a sans-I/O engine's next_deadline(): arming it for a later time
+// than it already waits for changes nothing, arming it earlier moves it. The UDP drivers of the
+// DHT and mDNS engines tick their engine with it.
+
+#include <asio/any_io_executor.hpp>
+#include <asio/error.hpp>
+#include <asio/steady_timer.hpp>
+
+#include <chrono>
+#include <system_error>
+#include <utility>
+
+namespace librats::detail {
+
+class deadline_timer {
+public:
+    using time_point = std::chrono::steady_clock::time_point;
+
+    explicit deadline_timer(const asio::any_io_executor& ex) : timer_(ex) {}
+
+    // `due` runs at `at` (or at the earlier time already armed); never after cancel(), and
+    // time_point::max() means no deadline. `due` should hold what keeps this timer alive.
+    template <class Due>
+    void arm_at(time_point at, Due due) {
+        if (at == time_point::max() || (armed_ && armed_at_ <= at)) return;
+        armed_ = true;
+        armed_at_ = at;
+        timer_.expires_at(at);
+        timer_.async_wait([this, due = std::move(due)](std::error_code ec) mutable {
+            if (ec == asio::error::operation_aborted) return;
+            armed_ = false;
+            due();
+        });
+    }
+
+    void cancel() {
+        timer_.cancel();
+        armed_ = false;
+    }
+
+private:
+    asio::steady_timer timer_;
+    bool armed_ = false;
+    time_point armed_at_{};
+};
+
+}  // namespace librats::detail
+
+#endif
+// ---- end <librats/detail/deadline_timer.hpp>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/buffer.hpp>
 #include <asio/ip/udp.hpp>
 #include <asio/ip/v6_only.hpp>
 #include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
 
 #include <array>
 #include <chrono>
@@ -2889,14 +2942,7 @@ private:
 
     void arm_timer() {
         if (!socket_.is_open()) return;
-        const auto at = engine_.next_deadline();
-        if (armed_ && armed_at_ <= at) return;
-        armed_ = true;
-        armed_at_ = at;
-        timer_.expires_at(at);
-        timer_.async_wait([self = shared_from_this()](std::error_code ec) {
-            if (ec == asio::error::operation_aborted) return;
-            self->armed_ = false;
+        timer_.arm_at(engine_.next_deadline(), [self = shared_from_this()] {
             if (!self->socket_.is_open()) return;
             self->engine_.tick(clock::now());
             self->arm_timer();
@@ -2904,12 +2950,10 @@ private:
     }
 
     asio::ip::udp::socket socket_;
-    asio::steady_timer timer_;
+    librats::detail::deadline_timer timer_;
     engine engine_;
     std::array<char, 65536> buffer_{};
     asio::ip::udp::endpoint sender_;
-    bool armed_ = false;
-    clock::time_point armed_at_{};
     std::uint64_t send_failures_ = 0;
 };
 
@@ -5123,7 +5167,6 @@ private:
 #include <asio/ip/udp.hpp>
 #include <asio/ip/v6_only.hpp>
 #include <asio/socket_base.hpp>
-#include <asio/steady_timer.hpp>
 
 #include <array>
 #include <cstdint>
@@ -5218,14 +5261,7 @@ private:
 
     void arm_timer() {
         if (!socket_.is_open()) return;
-        const auto at = engine_.next_deadline();
-        if (at == clock::time_point::max() || (armed_ && armed_at_ <= at)) return;
-        armed_ = true;
-        armed_at_ = at;
-        timer_.expires_at(at);
-        timer_.async_wait([self = shared_from_this()](std::error_code ec) {
-            if (ec == asio::error::operation_aborted) return;
-            self->armed_ = false;
+        timer_.arm_at(engine_.next_deadline(), [self = shared_from_this()] {
             if (!self->socket_.is_open()) return;
             self->engine_.tick(clock::now());
             self->arm_timer();
@@ -5234,12 +5270,10 @@ private:
 
     bool ipv6_;
     asio::ip::udp::socket socket_;
-    asio::steady_timer timer_;
+    librats::detail::deadline_timer timer_;
     engine engine_;
     std::array<char, 9000> buffer_{};
     asio::ip::udp::endpoint sender_;
-    bool armed_ = false;
-    clock::time_point armed_at_{};
 };
 
 }  // namespace librats::mdns
@@ -7874,8 +7908,10 @@ inline std::error_code parse_hello(std::string_view text, hello& out) {
         peer_id == j.end() || !peer_id->is_string() || port == j.end() || !port->is_number_unsigned())
         return errc::bad_hello;
     out.protocol = protocol->get<std::string>();
-    out.version = version->get<unsigned>();
-    if (out.protocol != protocol_name || out.version != protocol_version) return errc::protocol_mismatch;
+    // Compared at full width: get<unsigned>() would truncate, so 2^32 + 1 would pass as version 1.
+    const auto version_value = version->get<std::uint64_t>();
+    if (out.protocol != protocol_name || version_value != protocol_version) return errc::protocol_mismatch;
+    out.version = static_cast<unsigned>(version_value);
     out.peer_id = peer_id->get<std::string>();
     if (out.peer_id.empty() || out.peer_id.size() > 128) return errc::bad_hello;
     for (const unsigned char c : out.peer_id)

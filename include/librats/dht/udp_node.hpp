@@ -6,6 +6,7 @@
 // send_to. Everything but open() runs on the executor given (a strand, or one thread); open() may
 // be called from any thread before the first operation.
 
+#include <librats/detail/deadline_timer.hpp>
 #include <librats/dht/engine.hpp>
 
 #include <asio/any_io_executor.hpp>
@@ -13,7 +14,6 @@
 #include <asio/ip/udp.hpp>
 #include <asio/ip/v6_only.hpp>
 #include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
 
 #include <array>
 #include <chrono>
@@ -112,14 +112,7 @@ private:
 
     void arm_timer() {
         if (!socket_.is_open()) return;
-        const auto at = engine_.next_deadline();
-        if (armed_ && armed_at_ <= at) return;
-        armed_ = true;
-        armed_at_ = at;
-        timer_.expires_at(at);
-        timer_.async_wait([self = shared_from_this()](std::error_code ec) {
-            if (ec == asio::error::operation_aborted) return;
-            self->armed_ = false;
+        timer_.arm_at(engine_.next_deadline(), [self = shared_from_this()] {
             if (!self->socket_.is_open()) return;
             self->engine_.tick(clock::now());
             self->arm_timer();
@@ -127,12 +120,10 @@ private:
     }
 
     asio::ip::udp::socket socket_;
-    asio::steady_timer timer_;
+    librats::detail::deadline_timer timer_;
     engine engine_;
     std::array<char, 65536> buffer_{};
     asio::ip::udp::endpoint sender_;
-    bool armed_ = false;
-    clock::time_point armed_at_{};
     std::uint64_t send_failures_ = 0;
 };
 

@@ -7,6 +7,7 @@
 // receive loop feeds engine::receive and a timer runs engine::tick at the engine's deadline.
 // Everything but open() runs on the executor given (a strand, or one thread).
 
+#include <librats/detail/deadline_timer.hpp>
 #include <librats/mdns/engine.hpp>
 
 #include <asio/any_io_executor.hpp>
@@ -16,7 +17,6 @@
 #include <asio/ip/udp.hpp>
 #include <asio/ip/v6_only.hpp>
 #include <asio/socket_base.hpp>
-#include <asio/steady_timer.hpp>
 
 #include <array>
 #include <cstdint>
@@ -111,14 +111,7 @@ private:
 
     void arm_timer() {
         if (!socket_.is_open()) return;
-        const auto at = engine_.next_deadline();
-        if (at == clock::time_point::max() || (armed_ && armed_at_ <= at)) return;
-        armed_ = true;
-        armed_at_ = at;
-        timer_.expires_at(at);
-        timer_.async_wait([self = shared_from_this()](std::error_code ec) {
-            if (ec == asio::error::operation_aborted) return;
-            self->armed_ = false;
+        timer_.arm_at(engine_.next_deadline(), [self = shared_from_this()] {
             if (!self->socket_.is_open()) return;
             self->engine_.tick(clock::now());
             self->arm_timer();
@@ -127,12 +120,10 @@ private:
 
     bool ipv6_;
     asio::ip::udp::socket socket_;
-    asio::steady_timer timer_;
+    librats::detail::deadline_timer timer_;
     engine engine_;
     std::array<char, 9000> buffer_{};
     asio::ip::udp::endpoint sender_;
-    bool armed_ = false;
-    clock::time_point armed_at_{};
 };
 
 }  // namespace librats::mdns
