@@ -89,8 +89,10 @@ inline std::error_code parse_hello(std::string_view text, hello& out) {
         peer_id == j.end() || !peer_id->is_string() || port == j.end() || !port->is_number_unsigned())
         return errc::bad_hello;
     out.protocol = protocol->get<std::string>();
-    out.version = version->get<unsigned>();
-    if (out.protocol != protocol_name || out.version != protocol_version) return errc::protocol_mismatch;
+    // Compared at full width: get<unsigned>() would truncate, so 2^32 + 1 would pass as version 1.
+    const auto version_value = version->get<std::uint64_t>();
+    if (out.protocol != protocol_name || version_value != protocol_version) return errc::protocol_mismatch;
+    out.version = static_cast<unsigned>(version_value);
     out.peer_id = peer_id->get<std::string>();
     if (out.peer_id.empty() || out.peer_id.size() > 128) return errc::bad_hello;
     for (const unsigned char c : out.peer_id)
