@@ -152,6 +152,9 @@ TEST(WireTest, HelloRoundTripAndStrictParsing) {
               make_error_code(errc::protocol_mismatch));
     EXPECT_EQ(parse_hello(R"({"protocol":"librats","version":9,"peer_id":"a","listen_port":1,"nonce":1})", out),
               make_error_code(errc::protocol_mismatch));
+    // 2^32 + 1 is not version 1 (the fuzzer found it passing when read as 32 bits).
+    EXPECT_EQ(parse_hello(R"({"protocol":"librats","version":4294967297,"peer_id":"a","listen_port":1,"nonce":1})", out),
+              make_error_code(errc::protocol_mismatch));
 }
 
 }  // namespace
