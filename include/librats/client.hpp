@@ -495,7 +495,8 @@ public:
             p.peer_id = h.peer_id;
             p.ip = h.ip;
             p.port = h.port;
-            p.normalized_address = detail::format_endpoint(asio::ip::make_address(h.ip), h.port);
+            std::error_code ec;
+            p.normalized_address = detail::format_endpoint(asio::ip::make_address(h.ip, ec), h.port);
             p.connected_at = std::chrono::steady_clock::now() -
                              std::chrono::seconds(std::max<std::int64_t>(0, unix_now() - h.last_seen));
             out.push_back(std::move(p));
@@ -508,8 +509,11 @@ public:
     std::string rotate_identity() {
         if constexpr (has_switchable_encryption) {
             std::vector<std::pair<std::string, std::uint16_t>> peers;
-            for (const auto& info : node_.peers())
-                if (info.listen_port) peers.emplace_back(asio::ip::make_address(info.address.substr(0, info.address.rfind(':'))).to_string(), info.listen_port);
+            for (const auto& info : node_.peers()) {
+                detail::host_port connection;
+                if (info.listen_port && detail::parse_host_port(info.address, connection))
+                    peers.emplace_back(connection.host, info.listen_port);
+            }
             const bool was_running = node_.is_running();
             if (was_running) stop();
             {
@@ -709,12 +713,10 @@ private:
 
     // On the network thread: a connected peer joins (or refreshes) the known peers.
     void remember_peer(const peer_info& info) {
-        if (!persistence_on() || info.listen_port == 0) return;
+        detail::host_port connection;
+        if (!persistence_on() || info.listen_port == 0 || !detail::parse_host_port(info.address, connection)) return;
         std::error_code ec;
-        const auto colon = info.address.rfind(':');
-        auto host = info.address.substr(0, colon);
-        if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-        const auto ip = asio::ip::make_address(host, ec);
+        const auto ip = asio::ip::make_address(connection.host, ec);
         if (ec) return;
         {
             std::lock_guard<std::mutex> lock(persistence_mutex_);

@@ -6724,6 +6724,8 @@ inline std::filesystem::path move_aside(const std::filesystem::path& path) {
 #endif
 // ---- end <librats/persistence/atomic_file.hpp>
 
+#include <asio/ip/address.hpp>
+
 #include <nlohmann/json.hpp>
 
 #include <sys/stat.h>
@@ -6862,6 +6864,7 @@ public:
                     return false;
                 historical_peer h;
                 h.ip = p["ip"].get<std::string>();
+                if (!is_ip(h.ip)) return false;
                 h.port = p["port"].get<std::uint16_t>();
                 if (p.contains("peer_id") && p["peer_id"].is_string()) h.peer_id = p["peer_id"].get<std::string>();
                 if (p.contains("last_seen") && p["last_seen"].is_number_integer()) h.last_seen = p["last_seen"].get<std::int64_t>();
@@ -6892,7 +6895,11 @@ public:
                     !n["ip"].is_string() || !n.contains("port") || !n["port"].is_number_unsigned() ||
                     n["port"].get<std::uint64_t>() > 65535)
                     return false;
-                nodes.push_back({n["id"].get<std::string>(), n["ip"].get<std::string>(), n["port"].get<std::uint16_t>()});
+                saved_node node{n["id"].get<std::string>(), n["ip"].get<std::string>(), n["port"].get<std::uint16_t>()};
+                if (node.id_hex.size() != 40 || node.id_hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos ||
+                    !is_ip(node.ip))
+                    return false;
+                nodes.push_back(std::move(node));
             }
             out = std::move(nodes);
             return true;
@@ -6906,6 +6913,12 @@ public:
     }
 
 private:
+    static bool is_ip(const std::string& text) {
+        std::error_code ec;
+        asio::ip::make_address(text, ec);
+        return !ec;
+    }
+
     static std::string octal(unsigned mode) {
         std::string s;
         for (int shift = 6; shift >= 0; shift -= 3) s += static_cast<char>('0' + ((mode >> shift) & 7));
@@ -10061,7 +10074,8 @@ public:
             p.peer_id = h.peer_id;
             p.ip = h.ip;
             p.port = h.port;
-            p.normalized_address = detail::format_endpoint(asio::ip::make_address(h.ip), h.port);
+            std::error_code ec;
+            p.normalized_address = detail::format_endpoint(asio::ip::make_address(h.ip, ec), h.port);
             p.connected_at = std::chrono::steady_clock::now() -
                              std::chrono::seconds(std::max<std::int64_t>(0, unix_now() - h.last_seen));
             out.push_back(std::move(p));
@@ -10074,8 +10088,11 @@ public:
     std::string rotate_identity() {
         if constexpr (has_switchable_encryption) {
             std::vector<std::pair<std::string, std::uint16_t>> peers;
-            for (const auto& info : node_.peers())
-                if (info.listen_port) peers.emplace_back(asio::ip::make_address(info.address.substr(0, info.address.rfind(':'))).to_string(), info.listen_port);
+            for (const auto& info : node_.peers()) {
+                detail::host_port connection;
+                if (info.listen_port && detail::parse_host_port(info.address, connection))
+                    peers.emplace_back(connection.host, info.listen_port);
+            }
             const bool was_running = node_.is_running();
             if (was_running) stop();
             {
@@ -10275,12 +10292,10 @@ private:
 
     // On the network thread: a connected peer joins (or refreshes) the known peers.
     void remember_peer(const peer_info& info) {
-        if (!persistence_on() || info.listen_port == 0) return;
+        detail::host_port connection;
+        if (!persistence_on() || info.listen_port == 0 || !detail::parse_host_port(info.address, connection)) return;
         std::error_code ec;
-        const auto colon = info.address.rfind(':');
-        auto host = info.address.substr(0, colon);
-        if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-        const auto ip = asio::ip::make_address(host, ec);
+        const auto ip = asio::ip::make_address(connection.host, ec);
         if (ec) return;
         {
             std::lock_guard<std::mutex> lock(persistence_mutex_);

@@ -155,6 +155,22 @@ TEST(PersistenceClient, CorruptTruncatedAndWrongTypedFilesAreMovedAsideWithAClea
     }
 }
 
+TEST(PersistenceClient, KnownPeersAndDhtNodesWithBadAddressesAreMovedAside) {
+    temp_dir dir;
+    write_raw(dir.path / persistence::peers_file, R"({"peers": [{"ip": "not an address", "port": 1}]})");
+    write_raw(dir.path / persistence::dht_file, R"({"nodes": [{"id": "xyz", "ip": "10.0.0.1", "port": 6881}]})");
+    RatsClient client(0, 10, "127.0.0.1");
+    error_log errors;
+    errors.attach(client);
+    ASSERT_TRUE(client.set_data_directory(dir.path.string()));
+    EXPECT_FALSE(client.load_configuration());
+    EXPECT_TRUE(errors.mentions((dir.path / persistence::peers_file).string()));
+    EXPECT_TRUE(errors.mentions((dir.path / persistence::dht_file).string()));
+    EXPECT_TRUE(client.get_historical_peers().empty());
+    EXPECT_EQ(files_starting_with(dir.path, "peers.json.corrupt-").size(), 1u);
+    EXPECT_EQ(files_starting_with(dir.path, "dht.json.corrupt-").size(), 1u);
+}
+
 TEST(PersistenceClient, AKeyFileWithTheWrongModeOrContentIsRefusedAndNeverReplaced) {
     const std::string key = std::string(64, 'a') + "\n";
     for (const auto& [content, mode] : std::vector<std::pair<std::string, mode_t>>{

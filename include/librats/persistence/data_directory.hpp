@@ -12,6 +12,8 @@
 
 #include <librats/persistence/atomic_file.hpp>
 
+#include <asio/ip/address.hpp>
+
 #include <nlohmann/json.hpp>
 
 #include <sys/stat.h>
@@ -150,6 +152,7 @@ public:
                     return false;
                 historical_peer h;
                 h.ip = p["ip"].get<std::string>();
+                if (!is_ip(h.ip)) return false;
                 h.port = p["port"].get<std::uint16_t>();
                 if (p.contains("peer_id") && p["peer_id"].is_string()) h.peer_id = p["peer_id"].get<std::string>();
                 if (p.contains("last_seen") && p["last_seen"].is_number_integer()) h.last_seen = p["last_seen"].get<std::int64_t>();
@@ -180,7 +183,11 @@ public:
                     !n["ip"].is_string() || !n.contains("port") || !n["port"].is_number_unsigned() ||
                     n["port"].get<std::uint64_t>() > 65535)
                     return false;
-                nodes.push_back({n["id"].get<std::string>(), n["ip"].get<std::string>(), n["port"].get<std::uint16_t>()});
+                saved_node node{n["id"].get<std::string>(), n["ip"].get<std::string>(), n["port"].get<std::uint16_t>()};
+                if (node.id_hex.size() != 40 || node.id_hex.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos ||
+                    !is_ip(node.ip))
+                    return false;
+                nodes.push_back(std::move(node));
             }
             out = std::move(nodes);
             return true;
@@ -194,6 +201,12 @@ public:
     }
 
 private:
+    static bool is_ip(const std::string& text) {
+        std::error_code ec;
+        asio::ip::make_address(text, ec);
+        return !ec;
+    }
+
     static std::string octal(unsigned mode) {
         std::string s;
         for (int shift = 6; shift >= 0; shift -= 3) s += static_cast<char>('0' + ((mode >> shift) & 7));
