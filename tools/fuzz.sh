@@ -22,7 +22,7 @@ mode=${1:-smoke}
 build=${BUILD_DIR:-$repo/build-fuzz}
 [[ $build = /* ]] || build=$repo/$build
 cxx=${CXX:-clang++-14}
-all_targets="fuzz_frame fuzz_handshake fuzz_json_envelope fuzz_noise fuzz_bencode fuzz_krpc fuzz_dht_engine fuzz_dns fuzz_mdns_engine fuzz_stun"
+all_targets="fuzz_frame fuzz_handshake fuzz_json_envelope fuzz_noise fuzz_bencode fuzz_krpc fuzz_dht_engine fuzz_dns fuzz_mdns_engine fuzz_stun fuzz_persistence"
 targets=${FUZZ_TARGETS:-$all_targets}
 
 # -max_len per target (tests/fuzz/CMakeLists.txt has the same).

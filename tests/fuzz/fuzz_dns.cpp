@@ -61,6 +61,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (dns::encode(m, encoded)) return 0;  // e.g. names expanded past 64 KiB
     dns::message back;
     FUZZ_CHECK(!dns::decode(encoded, back));
+    // An NSEC outside mDNS's restricted form is kept as raw rdata, and raw rdata may hold a
+    // compression pointer into the packet it came from (dns.hpp: "names inside stay compressed").
+    // Copied into another message, that pointer means something else, so such a message is no
+    // fixed point (librats never re-sends a received NSEC: the engine caches PTR, SRV, TXT, A
+    // and AAAA only). Found by this target; corpus/fuzz_dns/regression_raw_nsec_pointer.
+    for (const auto* section : {&m.answers, &m.authorities, &m.additionals})
+        for (const auto& r : *section)
+            if (r.type == dns::rr_type::nsec && std::holds_alternative<dns::unknown_rdata>(r.data)) return 0;
     FUZZ_CHECK(back.id == m.id && back.flags == m.flags);
     FUZZ_CHECK(back.questions.size() == m.questions.size() && back.answers.size() == m.answers.size() &&
                back.authorities.size() == m.authorities.size() && back.additionals.size() == m.additionals.size());

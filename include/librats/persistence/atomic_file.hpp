@@ -8,12 +8,14 @@
 // standard library cannot fsync.
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstddef>
+#include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <string>
@@ -111,12 +113,18 @@ inline std::error_code read_file(const std::filesystem::path& path, std::string&
     return {};
 }
 
-// Temporary files a crash left next to `path`.
+// Temporary files a crash left next to `path`: those of processes that no longer run (the name
+// holds the writer's pid). A save in progress, in this process or another, is left alone.
 inline void remove_stale_temporaries(const std::filesystem::path& path) {
     std::error_code ec;
     const auto directory = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-    for (const auto& entry : std::filesystem::directory_iterator(directory, ec))
-        if (is_temporary_of(entry.path(), path)) std::filesystem::remove(entry.path(), ec);
+    const auto prefix = path.filename().string() + ".tmp-";
+    for (const auto& entry : std::filesystem::directory_iterator(directory, ec)) {
+        if (!is_temporary_of(entry.path(), path)) continue;
+        const auto pid = std::atol(entry.path().filename().string().c_str() + prefix.size());
+        if (pid > 0 && (pid == ::getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM)) continue;
+        std::filesystem::remove(entry.path(), ec);
+    }
 }
 
 // Moves a file that cannot be read aside to `<name>.corrupt-<unix time>`, so nothing is lost and
