@@ -2407,6 +2407,13 @@ public:
         advance(l.id, now);
     }
 
+    // Forgets every lookup (their handlers are destroyed, not called) and every query in flight:
+    // for shutting down, when handlers may hold what owns the engine.
+    void abandon_all() {
+        lookups_.clear();
+        transactions_.clear();
+    }
+
     void ping(const asio::ip::udp::endpoint& to, time_point now) { send_query(to, std::nullopt, krpc::ping_args{}, 0, now); }
 
     // Persistence: the good nodes now, and nodes saved earlier (questionable until they answer).
@@ -2883,10 +2890,12 @@ public:
         arm_timer();
     }
 
+    // Lookups still running are abandoned: their handlers may hold this node (a cycle otherwise).
     void close() {
         std::error_code ignored;
         socket_.close(ignored);
         timer_.cancel();
+        engine_.abandon_all();
     }
 
     bool is_open() const noexcept { return socket_.is_open(); }

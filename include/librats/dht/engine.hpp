@@ -204,6 +204,13 @@ public:
         advance(l.id, now);
     }
 
+    // Forgets every lookup (their handlers are destroyed, not called) and every query in flight:
+    // for shutting down, when handlers may hold what owns the engine.
+    void abandon_all() {
+        lookups_.clear();
+        transactions_.clear();
+    }
+
     void ping(const asio::ip::udp::endpoint& to, time_point now) { send_query(to, std::nullopt, krpc::ping_args{}, 0, now); }
 
     // Persistence: the good nodes now, and nodes saved earlier (questionable until they answer).

@@ -53,10 +53,12 @@ public:
         arm_timer();
     }
 
+    // Lookups still running are abandoned: their handlers may hold this node (a cycle otherwise).
     void close() {
         std::error_code ignored;
         socket_.close(ignored);
         timer_.cancel();
+        engine_.abandon_all();
     }
 
     bool is_open() const noexcept { return socket_.is_open(); }
