@@ -9670,7 +9670,7 @@ public:
           node_(io_.get_executor(), make_options(listen_port, max_peers, bind_address)),
           bind_address_(bind_address) {
         node_.set_peer_connected_handler([this](const peer_info& info) {
-            remember_peer(info);
+            if (const auto* hooks = persistence_.load()) hooks->remember_peer(*this, info);
             if (auto cb = connection_callback_.get()) (*cb)(info.connection, info.peer_id);
         });
         node_.set_peer_disconnected_handler([this](const peer_info& info, std::error_code) {
@@ -9696,7 +9696,7 @@ public:
 
     // Listens and starts the network thread; false (with the reason logged) if it cannot.
     bool start() {
-        if (persistence_on() && !configuration_loaded_) load_configuration();
+        if (const auto* hooks = persistence_.load(); hooks && !configuration_loaded_) hooks->load(*this);
         std::lock_guard<std::mutex> lock(lifecycle_mutex_);
         if (node_.is_running()) return false;
         std::error_code ec;
@@ -9718,7 +9718,7 @@ public:
     // Closes every connection (no disconnect callbacks) and stops the network thread. With
     // persistence on, the configuration, the known peers and the DHT nodes are saved first.
     void stop() {
-        if (persistence_on() && node_.is_running()) save_configuration();
+        if (const auto* hooks = persistence_.load(); hooks && node_.is_running()) hooks->save(*this);
         std::lock_guard<std::mutex> lock(lifecycle_mutex_);
         if (!thread_.joinable()) return;
         if (std::this_thread::get_id() == thread_.get_id()) {
@@ -9975,6 +9975,7 @@ public:
         std::lock_guard<std::mutex> lock(persistence_mutex_);
         data_directory_ = std::move(dir);
         configuration_loaded_ = false;
+        persistence_ = &persistence_hooks_;
         return true;
     }
     std::string get_data_directory() const {
@@ -10080,7 +10081,7 @@ public:
             std::lock_guard<std::mutex> lock(persistence_mutex_);
             historical_.clear();
         }
-        if (persistence_on()) save_historical_peers();
+        if (const auto* hooks = persistence_.load()) hooks->save_peers(*this);
     }
     // Known peers: ip, listen port, peer ID, and the time last seen as connected_at.
     std::vector<RatsPeer> get_historical_peers() const {
@@ -10116,7 +10117,7 @@ public:
                 std::lock_guard<std::mutex> lock(lifecycle_mutex_);
                 node_.crypto().generate_static_key();
             }
-            if (persistence_on() && !identity_refused_) save_identity(directory());
+            if (const auto* hooks = persistence_.load(); hooks && !identity_refused_) hooks->save_identity(*this);
             if (was_running && start())
                 for (const auto& [ip, port] : peers) connect_to_peer(ip, port);
             return node_.peer_id();
@@ -10275,14 +10276,29 @@ private:
         return peer;
     }
 
-    bool persistence_on() const {
-        std::lock_guard<std::mutex> lock(persistence_mutex_);
-        return data_directory_.has_value();
-    }
+    // What start(), stop(), a new connection and rotate_identity() do with persistence on. They
+    // reach persistence only through this table, which only the persistence calls install, so a
+    // program that never turns persistence on does not compile its code (issue 3: compile cost).
+    struct persistence_hooks {
+        void (*load)(basic_rats_client&);
+        void (*save)(basic_rats_client&);
+        void (*save_peers)(basic_rats_client&);
+        void (*save_identity)(basic_rats_client&);
+        void (*remember_peer)(basic_rats_client&, const peer_info&);
+    };
+    static inline const persistence_hooks persistence_hooks_{
+        [](basic_rats_client& c) { c.load_configuration(); },
+        [](basic_rats_client& c) { c.save_configuration(); },
+        [](basic_rats_client& c) { c.save_historical_peers(); },
+        [](basic_rats_client& c) { c.save_identity(c.directory()); },
+        [](basic_rats_client& c, const peer_info& info) { c.remember_peer(info); },
+    };
+
     // The data directory; load_configuration() without one turns persistence on in ".".
     persistence::data_directory directory() {
         std::lock_guard<std::mutex> lock(persistence_mutex_);
         if (!data_directory_) data_directory_.emplace(".");
+        persistence_ = &persistence_hooks_;
         return *data_directory_;
     }
     void save_identity(const persistence::data_directory& dir) {
@@ -10310,7 +10326,7 @@ private:
     // On the network thread: a connected peer joins (or refreshes) the known peers.
     void remember_peer(const peer_info& info) {
         detail::host_port connection;
-        if (!persistence_on() || info.listen_port == 0 || !detail::parse_host_port(info.address, connection)) return;
+        if (info.listen_port == 0 || !detail::parse_host_port(info.address, connection)) return;
         std::error_code ec;
         const auto ip = asio::ip::make_address(connection.host, ec);
         if (ec) return;
@@ -10353,6 +10369,7 @@ private:
     detail::handler_slot<BinaryDataCallback> binary_callback_;
     mutable std::mutex persistence_mutex_;
     std::optional<persistence::data_directory> data_directory_;
+    std::atomic<const persistence_hooks*> persistence_{nullptr};
     std::vector<persistence::historical_peer> historical_;
     std::atomic<bool> configuration_loaded_{false};
     std::atomic<bool> identity_refused_{false};
