@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite: the single header's freshness, the plain build, the consumer projects,
-# the suite against the single header, then ASan+UBSan and TSan builds (clang-14), each run with
-# ctest. Usage: bash tools/test.sh [plain|consumers|single|asan|tsan ...]   (default: all)
+# the suite against the single header, then ASan+UBSan (with the fuzz smoke: each libFuzzer target
+# replays its corpus and fuzzes for 5 s) and TSan builds (clang-14), each run with ctest.
+# Usage: bash tools/test.sh [plain|consumers|single|asan|tsan ...]   (default: all)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash tools/install-deps.sh
@@ -30,7 +31,7 @@ for config in "${configs[@]}"; do
     asan)
       UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ASAN_OPTIONS=detect_leaks=1 \
       run_config asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_COMPILER=clang++-14 \
-        -DLIBRATS_BUILD_BENCH=OFF -DLIBRATS_BUILD_EXAMPLES=OFF \
+        -DLIBRATS_BUILD_BENCH=OFF -DLIBRATS_BUILD_EXAMPLES=OFF -DLIBRATS_BUILD_FUZZERS=ON \
         "-DCMAKE_CXX_FLAGS=-O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" ;;
     tsan)
       TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
