@@ -28,18 +28,13 @@ server_if=ss$$
 mapped_expected=198.51.100.1
 stun_port=3478
 
+source "$(dirname "${BASH_SOURCE[0]}")/coturn.sh"
 work=$(mktemp -d)
-turn_pid=
 created=()
 
 cleanup() {
     set +e
-    if [[ -n $turn_pid ]] && kill -0 "$turn_pid" 2>/dev/null; then
-        kill "$turn_pid"
-        for _ in $(seq 50); do kill -0 "$turn_pid" 2>/dev/null || break; sleep 0.1; done
-        kill -9 "$turn_pid" 2>/dev/null
-        wait "$turn_pid" 2>/dev/null
-    fi
+    stop_coturn
     for ns in "${created[@]}"; do
         # Anything still running in the namespace would keep it alive.
         for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
@@ -85,32 +80,12 @@ in_ns "$router_ns" iptables -t nat -A POSTROUTING -o "$outer_if" -j MASQUERADE
 in_ns "$server_ns" ip addr add 198.51.100.2/24 dev "$server_if"
 in_ns "$server_ns" ip link set "$server_if" up
 
-# STUN only, no configuration file; its database, pid file and log stay in $work.
-ip netns exec "$server_ns" turnserver -n -S --listening-ip 198.51.100.2 --listening-port "$stun_port" \
-    --no-tcp --no-tls --no-dtls --no-cli \
-    --userdb "$work/turndb" --pidfile "$work/turnserver.pid" \
-    --log-file stdout --simple-log >"$work/turnserver.log" 2>&1 &
-turn_pid=$!
-
-ready=
-for _ in $(seq 100); do
-    if in_ns "$server_ns" ss -Hlun "sport = :$stun_port" 2>/dev/null | grep -q "198.51.100.2:$stun_port"; then
-        ready=1
-        break
-    fi
-    kill -0 "$turn_pid" 2>/dev/null || break
-    sleep 0.1
-done
-if [[ -z $ready ]]; then
-    echo "FAIL: coturn did not start listening on 198.51.100.2:$stun_port"
-    tail -20 "$work/turnserver.log"
-    exit 1
-fi
+start_coturn "$work" 198.51.100.2 "$stun_port" ip netns exec "$server_ns"
 
 out=$(timeout 30 ip netns exec "$client_ns" "$probe" --server "198.51.100.2:$stun_port" --bind 10.200.2.2) || {
     echo "FAIL: probe: ${out:-no output}"
     in_ns "$router_ns" iptables -t nat -L POSTROUTING -v -n
-    tail -20 "$work/turnserver.log"
+    coturn_log "$work"
     exit 1
 }
 echo "$out"
