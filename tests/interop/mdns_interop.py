@@ -20,97 +20,51 @@ removed in every case. Needs root (ip netns).
 """
 import json
 import os
-import queue
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+from line_process import Failure, LineProcess  # noqa: E402
 from mdns_netns import Namespace, VethPair, can_create_namespaces  # noqa: E402
 
 ZEROCONF_PEER = [os.environ.get("MDNS_PEER_PYTHON", "/usr/bin/python3"), os.path.join(HERE, "zeroconf_peer.py")]
 SERVICE_TYPE = "_librats._tcp.local."
 
 
-class Failure(Exception):
-    pass
+def parse_event(line):
+    try:
+        return json.loads(line)
+    except ValueError:
+        return {"event": "non-json", "line": line}
 
 
-class Peer:
+class Peer(LineProcess):
     """A process inside a namespace that prints JSON events, one per line."""
 
     def __init__(self, ns, label, command):
-        self.label = label
-        self.events = queue.Queue()
-        self.seen = []
-        self.stderr = []
-        self.proc = ns.popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, bufsize=1)
-        threading.Thread(target=self._read, args=(self.proc.stdout, True), daemon=True).start()
-        threading.Thread(target=self._read, args=(self.proc.stderr, False), daemon=True).start()
-
-    def _read(self, stream, is_stdout):
-        for line in stream:
-            line = line.strip()
-            if not line:
-                continue
-            if not is_stdout:
-                self.stderr.append(line)
-                continue
-            try:
-                self.events.put(json.loads(line))
-            except ValueError:
-                self.events.put({"event": "non-json", "line": line})
-        if is_stdout:
-            self.events.put({"event": "<eof>"})
+        super().__init__(label, ns.popen, command, parse=parse_event)
 
     def expect(self, what, pred, timeout):
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise Failure(f"{self.label}: no {what} within {timeout:g} s\n" + self.dump())
-            try:
-                event = self.events.get(timeout=min(remaining, 0.2))
-            except queue.Empty:
-                continue
-            self.seen.append(event)
-            if pred(event):
-                return event
-            if event["event"] == "<eof>":
-                raise Failure(f"{self.label}: exited before {what}\n" + self.dump())
-
-    def send(self, line):
         try:
-            self.proc.stdin.write(line + "\n")
-            self.proc.stdin.flush()
-        except (BrokenPipeError, ValueError):
-            raise Failure(f"{self.label}: cannot send {line!r}, process gone\n" + self.dump())
+            return super().expect(what, lambda event: event if pred(event) else None, timeout)
+        except Failure as failure:
+            raise Failure(f"{failure}\n{self.dump()}") from None
 
     def finish(self, timeout=5):
         if self.proc.poll() is None:
-            self.send("quit")
-        try:
-            rc = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
+            self.write("quit")
+        rc = self.returncode(timeout)
+        if rc is None:
             raise Failure(f"{self.label}: did not exit within {timeout:g} s\n" + self.dump())
         if rc != 0:
             raise Failure(f"{self.label}: exit code {rc}\n" + self.dump())
 
     def dump(self):
-        while True:
-            try:
-                self.seen.append(self.events.get_nowait())
-            except queue.Empty:
-                break
-        lines = [f"  events of {self.label} (rc={self.proc.poll()}):"]
-        lines += [f"    {json.dumps(e)}" for e in self.seen[-20:]]
-        lines += [f"  stderr of {self.label}:"] + [f"    {line}" for line in self.stderr[-20:]]
-        return "\n".join(lines)
+        return super().dump(json.dumps, 20)
 
 
 def ok(message):
@@ -156,7 +110,7 @@ def librats_browses_zeroconf(librats_peer):
                                lambda e: e["event"] == "found" and e.get("instance") == instance, 10)
         if found["host"] != pair.a.address or found["port"] != 41234:
             raise Failure(f"librats reported {json.dumps(found)}, expected {pair.a.address}:41234")
-        librats.send("services")
+        librats.write("services")
         listed = librats.expect("services", lambda e: e["event"] == "services", 5)
         entry = [s for s in listed["services"] if s["name"] == instance]
         if not entry or entry[0]["txt"].get("k") != "v":

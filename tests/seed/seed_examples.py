@@ -36,87 +36,33 @@ run aborts after 60 s; processes and namespaces are removed in every case (SIGTE
 driver included). The programs run in a temporary directory, removed afterwards.
 """
 import os
-import queue
 import re
 import secrets
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "interop"))
 
+from line_process import Failure, LineProcess  # noqa: E402
 from mdns_netns import VethPair, can_create_namespaces  # noqa: E402
 
 TOTAL_TIMEOUT = 60
 SAFE_HOSTS_SOURCES = {"files", "dns", "myhostname"}
 
 
-class Failure(Exception):
-    pass
-
-
-class Program:
+class Program(LineProcess):
     """A seed program inside a namespace; its stdout and stderr lines are collected."""
 
     def __init__(self, ns, label, argv, cwd, stdin):
-        self.label = label
-        self.lines = queue.Queue()
-        self.stdout = []
-        self.stderr = []
-        self.started = time.monotonic()
-        self.proc = ns.popen(argv, cwd=cwd, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, bufsize=1)
-        threading.Thread(target=self._read, args=(self.proc.stdout, self.stdout, True), daemon=True).start()
-        threading.Thread(target=self._read, args=(self.proc.stderr, self.stderr, False), daemon=True).start()
-
-    def _read(self, stream, store, is_stdout):
-        for line in stream:
-            line = line.rstrip("\n")
-            store.append(line)
-            if is_stdout:
-                self.lines.put(line)
-        if is_stdout:
-            self.lines.put(None)
+        super().__init__(label, ns.popen, argv, cwd=cwd, stdin=stdin)
 
     def expect(self, what, pattern, timeout, required=True):
-        """The first match of `pattern` on a stdout line within `timeout` seconds (None when
-        not `required` and the time is up)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                if not required:
-                    return None
-                raise Failure(f"{self.label}: no {what} within {timeout:g} s")
-            try:
-                line = self.lines.get(timeout=min(remaining, 0.2))
-            except queue.Empty:
-                continue
-            if line is None:
-                try:
-                    rc = self.proc.wait(timeout=1)
-                except subprocess.TimeoutExpired:
-                    rc = None
-                raise Failure(f"{self.label}: closed its stdout (rc={rc}) before {what}")
-            match = re.fullmatch(pattern, line)
-            if match:
-                return match
-
-    def write(self, line):
-        try:
-            self.proc.stdin.write(line + "\n")
-            self.proc.stdin.flush()
-        except (BrokenPipeError, ValueError):
-            raise Failure(f"{self.label}: cannot write {line!r}, process gone")
-
-    def dump(self):
-        out = [f"  {self.label} (rc={self.proc.poll()}) stdout:"] + [f"    {l}" for l in self.stdout[-30:]]
-        out += [f"  {self.label} stderr:"] + [f"    {l}" for l in self.stderr[-30:]]
-        return "\n".join(out)
+        """The match of `pattern` with a whole stdout line within `timeout` seconds."""
+        return super().expect(what, lambda line: re.fullmatch(pattern, line), timeout, required)
 
 
 def ok(message):
@@ -224,7 +170,7 @@ def run(basic_usage, encrypted_chat, workdir):
             ok(f"/quit ended Encrypted Chat (rc 0); Basic Usage, still in its 5-minute sleep after "
                f"{time.monotonic() - basic.started:.1f} s, was killed by the driver")
             for program in (basic, chat):
-                warnings = [l for l in program.stderr if l.strip()]
+                warnings = program.stderr
                 print(f"  {program.label} stderr ({len(warnings)} lines):", flush=True)
                 for line in warnings[-10:]:
                     print(f"    {line}", flush=True)
