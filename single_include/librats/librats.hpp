@@ -3103,22 +3103,27 @@ private:
 
 namespace librats {
 
+// What the node does for its modules. It does not depend on the transport, so a module that is
+// not a template keeps a pointer to it (ctx.hooks()) between start() and stop().
+struct discovery_hooks {
+    // Completion of connect(): the peer ID on success.
+    using connect_handler = std::function<void(std::error_code, const std::string& peer_id)>;
+
+    // Dials a found peer (subject to max_peers); completes on the strand.
+    std::function<void(const std::string& host, std::uint16_t port, connect_handler)> connect;
+    std::function<std::uint16_t()> listen_port;
+    std::function<std::size_t()> peer_count;
+    std::function<bool(const std::string& peer_id)> is_connected;
+};
+
 template <class Transport>
 class discovery_context {
 public:
     using executor_type = asio::any_io_executor;
-    // Completion of connect(): the peer ID on success.
-    using connect_handler = std::function<void(std::error_code, const std::string& peer_id)>;
-
-    struct node_hooks {
-        std::function<void(const std::string& host, std::uint16_t port, connect_handler)> connect;
-        std::function<std::uint16_t()> listen_port;
-        std::function<std::size_t()> peer_count;
-        std::function<bool(const std::string& peer_id)> is_connected;
-    };
+    using connect_handler = discovery_hooks::connect_handler;
 
     discovery_context(executor_type strand, Transport& transport, const logger& log, const node_options& options,
-                      std::string local_peer_id, node_hooks hooks)
+                      std::string local_peer_id, discovery_hooks hooks)
         : strand_(std::move(strand)),
           transport_(transport),
           log_(log),
@@ -3132,6 +3137,7 @@ public:
     const logger& log() const noexcept { return log_; }
     const node_options& options() const noexcept { return options_; }
     const std::string& local_peer_id() const noexcept { return local_peer_id_; }
+    const discovery_hooks& hooks() const noexcept { return hooks_; }
 
     std::uint16_t listen_port() const { return hooks_.listen_port(); }
     std::size_t peer_count() const { return hooks_.peer_count(); }
@@ -3148,7 +3154,7 @@ private:
     const logger& log_;
     const node_options& options_;
     std::string local_peer_id_;
-    node_hooks hooks_;
+    discovery_hooks hooks_;
 };
 
 }  // namespace librats
@@ -3351,7 +3357,7 @@ public:
     // announce_peer for key with a TCP port (0: the node's listen port); false when not running.
     bool announce(std::string_view key, std::uint16_t port = 0, std::function<void(std::size_t accepted)> done = {}) {
         return with_node([this, hash = dht::info_hash_of(key), port, done = std::move(done)](dht::udp_node& node) mutable {
-            const auto tcp_port = port ? port : listen_port_();
+            const auto tcp_port = port ? port : hooks_->listen_port();
             node.announce(hash, tcp_port, [done = std::move(done)](std::size_t accepted, const dht::lookup_result&) {
                 if (done) done(accepted);
             });
@@ -3365,11 +3371,7 @@ public:
         std::lock_guard<std::mutex> lock(mutex_);
         executor_ = ctx.get_executor();
         log_ = &ctx.log();
-        connect_ = [&ctx](const std::string& host, std::uint16_t port, std::function<void(std::error_code, const std::string&)> done) {
-            ctx.connect(host, port, std::move(done));
-        };
-        is_connected_ = [&ctx](const std::string& peer_id) { return ctx.is_connected(peer_id); };
-        listen_port_ = [&ctx] { return ctx.listen_port(); };
+        hooks_ = &ctx.hooks();
     }
 
     void stop() {
@@ -3488,7 +3490,7 @@ private:
         last_round_ = now;
         if (!s.discover_peers) return;
         const auto key = dht::info_hash_of(s.discovery_key);
-        const auto own_port = listen_port_();
+        const auto own_port = hooks_->listen_port();
         // Announced again each round until some node has taken it (the first node of a network has
         // nobody to announce to), then every announce_interval.
         if (!announce_taken_ || now - last_announce_ >= s.announce_interval) {
@@ -3509,10 +3511,10 @@ private:
         const auto& a = peer.address();
         if (peer.port() == own_port && (a.is_loopback() || a.is_unspecified())) return;  // ourselves
         auto& known = dialed_[peer];
-        if (known.dialing || (!known.peer_id.empty() && is_connected_(known.peer_id))) return;
+        if (known.dialing || (!known.peer_id.empty() && hooks_->is_connected(known.peer_id))) return;
         known.dialing = true;
         log_->debug("DHT: dialing discovered peer ", detail::format_endpoint(a, peer.port()));
-        connect_(a.to_string(), peer.port(), [this, peer](std::error_code ec, const std::string& peer_id) {
+        hooks_->connect(a.to_string(), peer.port(), [this, peer](std::error_code ec, const std::string& peer_id) {
             auto& known = dialed_[peer];
             known.dialing = false;
             if (!ec) known.peer_id = peer_id;
@@ -3535,9 +3537,7 @@ private:
 
     // Set by start(), used on the strand.
     const logger* log_ = nullptr;
-    std::function<void(const std::string&, std::uint16_t, std::function<void(std::error_code, const std::string&)>)> connect_;
-    std::function<bool(const std::string&)> is_connected_;
-    std::function<std::uint16_t()> listen_port_;
+    const discovery_hooks* hooks_ = nullptr;  // the node's, while started
 
     // Strand only.
     std::unique_ptr<asio::steady_timer> round_timer_;
@@ -5429,11 +5429,7 @@ public:
         executor_ = ctx.get_executor();
         log_ = &ctx.log();
         local_peer_id_ = ctx.local_peer_id();
-        connect_ = [&ctx](const std::string& host, std::uint16_t port, std::function<void(std::error_code, const std::string&)> done) {
-            ctx.connect(host, port, std::move(done));
-        };
-        is_connected_ = [&ctx](const std::string& peer_id) { return ctx.is_connected(peer_id); };
-        listen_port_ = [&ctx] { return ctx.listen_port(); };
+        hooks_ = &ctx.hooks();
     }
 
     void stop() {
@@ -5478,7 +5474,7 @@ private:
         mdns::advertisement ad;
         ad.instance = instance;
         ad.host = "librats-" + local_peer_id_.substr(0, 16);
-        ad.port = listen_port_();
+        ad.port = hooks_->listen_port();
         ad.addresses = addresses;
         ad.txt.insert(txt.begin(), txt.end());
         ad.peer_id = local_peer_id_;
@@ -5531,8 +5527,8 @@ private:
         const auto host = address->to_string();
         log_->debug("mDNS: found ", s.instance_label, " at ", host, " port ", s.port);
         if (callback && *callback) (*callback)(host, s.port, s.instance_label);
-        if (!s.peer_id.empty() && is_connected_(s.peer_id)) return;
-        connect_(host, s.port, [this, label = s.instance_label](std::error_code ec, const std::string&) {
+        if (!s.peer_id.empty() && hooks_->is_connected(s.peer_id)) return;
+        hooks_->connect(host, s.port, [this, label = s.instance_label](std::error_code ec, const std::string&) {
             if (ec) log_->debug("mDNS: dialing ", label, " failed: ", ec.message());
         });
     }
@@ -5552,9 +5548,7 @@ private:
 
     // Set by start(), used on the strand.
     const logger* log_ = nullptr;
-    std::function<void(const std::string&, std::uint16_t, std::function<void(std::error_code, const std::string&)>)> connect_;
-    std::function<bool(const std::string&)> is_connected_;
-    std::function<std::uint16_t()> listen_port_;
+    const discovery_hooks* hooks_ = nullptr;  // the node's, while started
 };
 
 }  // namespace librats
@@ -9227,7 +9221,7 @@ private:
         do_accept();
         schedule_tick();
         discovery_context_.emplace(asio::any_io_executor(strand_), transport_, log_, options_, crypto_.local_peer_id(),
-                                   typename discovery_context<Transport>::node_hooks{
+                                   discovery_hooks{
                                        [self = this->weak_from_this()](const std::string& host, std::uint16_t port,
                                                                        std::function<void(std::error_code, const std::string&)> done) {
                                            if (auto node = self.lock())
@@ -11382,10 +11376,7 @@ public:
         {
             std::lock_guard<std::mutex> lock(mutex_);
             executor_ = ctx.get_executor();
-            connect_ = [&ctx](const std::string& host, std::uint16_t port,
-                              std::function<void(std::error_code, const std::string&)> done) {
-                ctx.connect(host, port, std::move(done));
-            };
+            hooks_ = &ctx.hooks();
             log_ = &ctx.log();
             entries = entries_;
         }
@@ -11427,7 +11418,7 @@ private:
     void dial(const std::shared_ptr<entry>& e) {
         if (!running_ || e->connecting) return;
         e->connecting = true;
-        connect_(e->host, e->port, [this, e](std::error_code ec, const std::string& peer_id) {
+        hooks_->connect(e->host, e->port, [this, e](std::error_code ec, const std::string& peer_id) {
             e->connecting = false;
             if (!running_) return;
             if (ec) {
@@ -11455,8 +11446,7 @@ private:
     mutable std::mutex mutex_;
     std::vector<std::shared_ptr<entry>> entries_;
     std::optional<asio::any_io_executor> executor_;
-    std::function<void(const std::string&, std::uint16_t, std::function<void(std::error_code, const std::string&)>)>
-        connect_;
+    const discovery_hooks* hooks_ = nullptr;  // the node's, while started
     const logger* log_ = nullptr;
     bool running_ = false;  // strand only
     std::chrono::milliseconds initial_backoff_{1000};

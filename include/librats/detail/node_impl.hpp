@@ -502,7 +502,7 @@ private:
         do_accept();
         schedule_tick();
         discovery_context_.emplace(asio::any_io_executor(strand_), transport_, log_, options_, crypto_.local_peer_id(),
-                                   typename discovery_context<Transport>::node_hooks{
+                                   discovery_hooks{
                                        [self = this->weak_from_this()](const std::string& host, std::uint16_t port,
                                                                        std::function<void(std::error_code, const std::string&)> done) {
                                            if (auto node = self.lock())

@@ -18,22 +18,27 @@
 
 namespace librats {
 
+// What the node does for its modules. It does not depend on the transport, so a module that is
+// not a template keeps a pointer to it (ctx.hooks()) between start() and stop().
+struct discovery_hooks {
+    // Completion of connect(): the peer ID on success.
+    using connect_handler = std::function<void(std::error_code, const std::string& peer_id)>;
+
+    // Dials a found peer (subject to max_peers); completes on the strand.
+    std::function<void(const std::string& host, std::uint16_t port, connect_handler)> connect;
+    std::function<std::uint16_t()> listen_port;
+    std::function<std::size_t()> peer_count;
+    std::function<bool(const std::string& peer_id)> is_connected;
+};
+
 template <class Transport>
 class discovery_context {
 public:
     using executor_type = asio::any_io_executor;
-    // Completion of connect(): the peer ID on success.
-    using connect_handler = std::function<void(std::error_code, const std::string& peer_id)>;
-
-    struct node_hooks {
-        std::function<void(const std::string& host, std::uint16_t port, connect_handler)> connect;
-        std::function<std::uint16_t()> listen_port;
-        std::function<std::size_t()> peer_count;
-        std::function<bool(const std::string& peer_id)> is_connected;
-    };
+    using connect_handler = discovery_hooks::connect_handler;
 
     discovery_context(executor_type strand, Transport& transport, const logger& log, const node_options& options,
-                      std::string local_peer_id, node_hooks hooks)
+                      std::string local_peer_id, discovery_hooks hooks)
         : strand_(std::move(strand)),
           transport_(transport),
           log_(log),
@@ -47,6 +52,7 @@ public:
     const logger& log() const noexcept { return log_; }
     const node_options& options() const noexcept { return options_; }
     const std::string& local_peer_id() const noexcept { return local_peer_id_; }
+    const discovery_hooks& hooks() const noexcept { return hooks_; }
 
     std::uint16_t listen_port() const { return hooks_.listen_port(); }
     std::size_t peer_count() const { return hooks_.peer_count(); }
@@ -63,7 +69,7 @@ private:
     const logger& log_;
     const node_options& options_;
     std::string local_peer_id_;
-    node_hooks hooks_;
+    discovery_hooks hooks_;
 };
 
 }  // namespace librats

@@ -161,7 +161,7 @@ public:
     // announce_peer for key with a TCP port (0: the node's listen port); false when not running.
     bool announce(std::string_view key, std::uint16_t port = 0, std::function<void(std::size_t accepted)> done = {}) {
         return with_node([this, hash = dht::info_hash_of(key), port, done = std::move(done)](dht::udp_node& node) mutable {
-            const auto tcp_port = port ? port : listen_port_();
+            const auto tcp_port = port ? port : hooks_->listen_port();
             node.announce(hash, tcp_port, [done = std::move(done)](std::size_t accepted, const dht::lookup_result&) {
                 if (done) done(accepted);
             });
@@ -175,11 +175,7 @@ public:
         std::lock_guard<std::mutex> lock(mutex_);
         executor_ = ctx.get_executor();
         log_ = &ctx.log();
-        connect_ = [&ctx](const std::string& host, std::uint16_t port, std::function<void(std::error_code, const std::string&)> done) {
-            ctx.connect(host, port, std::move(done));
-        };
-        is_connected_ = [&ctx](const std::string& peer_id) { return ctx.is_connected(peer_id); };
-        listen_port_ = [&ctx] { return ctx.listen_port(); };
+        hooks_ = &ctx.hooks();
     }
 
     void stop() {
@@ -298,7 +294,7 @@ private:
         last_round_ = now;
         if (!s.discover_peers) return;
         const auto key = dht::info_hash_of(s.discovery_key);
-        const auto own_port = listen_port_();
+        const auto own_port = hooks_->listen_port();
         // Announced again each round until some node has taken it (the first node of a network has
         // nobody to announce to), then every announce_interval.
         if (!announce_taken_ || now - last_announce_ >= s.announce_interval) {
@@ -319,10 +315,10 @@ private:
         const auto& a = peer.address();
         if (peer.port() == own_port && (a.is_loopback() || a.is_unspecified())) return;  // ourselves
         auto& known = dialed_[peer];
-        if (known.dialing || (!known.peer_id.empty() && is_connected_(known.peer_id))) return;
+        if (known.dialing || (!known.peer_id.empty() && hooks_->is_connected(known.peer_id))) return;
         known.dialing = true;
         log_->debug("DHT: dialing discovered peer ", detail::format_endpoint(a, peer.port()));
-        connect_(a.to_string(), peer.port(), [this, peer](std::error_code ec, const std::string& peer_id) {
+        hooks_->connect(a.to_string(), peer.port(), [this, peer](std::error_code ec, const std::string& peer_id) {
             auto& known = dialed_[peer];
             known.dialing = false;
             if (!ec) known.peer_id = peer_id;
@@ -345,9 +341,7 @@ private:
 
     // Set by start(), used on the strand.
     const logger* log_ = nullptr;
-    std::function<void(const std::string&, std::uint16_t, std::function<void(std::error_code, const std::string&)>)> connect_;
-    std::function<bool(const std::string&)> is_connected_;
-    std::function<std::uint16_t()> listen_port_;
+    const discovery_hooks* hooks_ = nullptr;  // the node's, while started
 
     // Strand only.
     std::unique_ptr<asio::steady_timer> round_timer_;

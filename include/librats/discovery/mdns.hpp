@@ -156,11 +156,7 @@ public:
         executor_ = ctx.get_executor();
         log_ = &ctx.log();
         local_peer_id_ = ctx.local_peer_id();
-        connect_ = [&ctx](const std::string& host, std::uint16_t port, std::function<void(std::error_code, const std::string&)> done) {
-            ctx.connect(host, port, std::move(done));
-        };
-        is_connected_ = [&ctx](const std::string& peer_id) { return ctx.is_connected(peer_id); };
-        listen_port_ = [&ctx] { return ctx.listen_port(); };
+        hooks_ = &ctx.hooks();
     }
 
     void stop() {
@@ -205,7 +201,7 @@ private:
         mdns::advertisement ad;
         ad.instance = instance;
         ad.host = "librats-" + local_peer_id_.substr(0, 16);
-        ad.port = listen_port_();
+        ad.port = hooks_->listen_port();
         ad.addresses = addresses;
         ad.txt.insert(txt.begin(), txt.end());
         ad.peer_id = local_peer_id_;
@@ -258,8 +254,8 @@ private:
         const auto host = address->to_string();
         log_->debug("mDNS: found ", s.instance_label, " at ", host, " port ", s.port);
         if (callback && *callback) (*callback)(host, s.port, s.instance_label);
-        if (!s.peer_id.empty() && is_connected_(s.peer_id)) return;
-        connect_(host, s.port, [this, label = s.instance_label](std::error_code ec, const std::string&) {
+        if (!s.peer_id.empty() && hooks_->is_connected(s.peer_id)) return;
+        hooks_->connect(host, s.port, [this, label = s.instance_label](std::error_code ec, const std::string&) {
             if (ec) log_->debug("mDNS: dialing ", label, " failed: ", ec.message());
         });
     }
@@ -279,9 +275,7 @@ private:
 
     // Set by start(), used on the strand.
     const logger* log_ = nullptr;
-    std::function<void(const std::string&, std::uint16_t, std::function<void(std::error_code, const std::string&)>)> connect_;
-    std::function<bool(const std::string&)> is_connected_;
-    std::function<std::uint16_t()> listen_port_;
+    const discovery_hooks* hooks_ = nullptr;  // the node's, while started
 };
 
 }  // namespace librats

@@ -58,10 +58,7 @@ public:
         {
             std::lock_guard<std::mutex> lock(mutex_);
             executor_ = ctx.get_executor();
-            connect_ = [&ctx](const std::string& host, std::uint16_t port,
-                              std::function<void(std::error_code, const std::string&)> done) {
-                ctx.connect(host, port, std::move(done));
-            };
+            hooks_ = &ctx.hooks();
             log_ = &ctx.log();
             entries = entries_;
         }
@@ -103,7 +100,7 @@ private:
     void dial(const std::shared_ptr<entry>& e) {
         if (!running_ || e->connecting) return;
         e->connecting = true;
-        connect_(e->host, e->port, [this, e](std::error_code ec, const std::string& peer_id) {
+        hooks_->connect(e->host, e->port, [this, e](std::error_code ec, const std::string& peer_id) {
             e->connecting = false;
             if (!running_) return;
             if (ec) {
@@ -131,8 +128,7 @@ private:
     mutable std::mutex mutex_;
     std::vector<std::shared_ptr<entry>> entries_;
     std::optional<asio::any_io_executor> executor_;
-    std::function<void(const std::string&, std::uint16_t, std::function<void(std::error_code, const std::string&)>)>
-        connect_;
+    const discovery_hooks* hooks_ = nullptr;  // the node's, while started
     const logger* log_ = nullptr;
     bool running_ = false;  // strand only
     std::chrono::milliseconds initial_backoff_{1000};
