@@ -2230,6 +2230,7 @@ private:
 #include <memory>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -2343,9 +2344,9 @@ public:
     void tick(time_point now) {
         last_input_ = now;
         std::vector<std::uint16_t> expired, slow;
-        for (const auto& [tid, t] : transactions_) {
-            if (now - t.sent >= options_.query_timeout) expired.push_back(tid);
-            else if (!t.slow && now - t.sent >= options_.slow_after) slow.push_back(tid);
+        for (auto d = deadlines_.begin(); d != deadlines_.end() && d->first <= now; ++d) {
+            if (now - transactions_.at(d->second).sent >= options_.query_timeout) expired.push_back(d->second);
+            else slow.push_back(d->second);
         }
         for (const auto tid : slow) mark_slow(tid, now);
         for (const auto tid : expired) fail(tid, now);
@@ -2364,10 +2365,8 @@ public:
 
     // When tick() has something to do next.
     time_point next_deadline() const {
-        auto at = last_maintenance_ + maintenance_interval;
-        for (const auto& [tid, t] : transactions_)
-            at = std::min(at, t.slow ? t.sent + options_.query_timeout : t.sent + options_.slow_after);
-        return at;
+        const auto maintenance = last_maintenance_ + maintenance_interval;
+        return deadlines_.empty() ? maintenance : std::min(maintenance, deadlines_.begin()->first);
     }
 
     // ---- operations
@@ -2412,6 +2411,7 @@ public:
     void abandon_all() {
         lookups_.clear();
         transactions_.clear();
+        deadlines_.clear();
     }
 
     void ping(const asio::ip::udp::endpoint& to, time_point now) { send_query(to, std::nullopt, krpc::ping_args{}, 0, now); }
@@ -2551,8 +2551,7 @@ private:
             ++stats_.unknown_transactions;
             return;
         }
-        const auto t = it->second;
-        transactions_.erase(it);
+        const auto t = take_transaction(it);
         active_lookup* l = t.lookup ? find_lookup(t.lookup) : nullptr;
 
         if (*message_.type == krpc::message_type::error) {
@@ -2601,7 +2600,9 @@ private:
     void mark_slow(std::uint16_t tid, time_point now) {
         const auto it = transactions_.find(tid);
         if (it == transactions_.end()) return;
+        deadlines_.erase({due(it->second), tid});
         it->second.slow = true;
+        deadlines_.insert({due(it->second), tid});
         if (it->second.method == krpc::method::announce_peer) return;
         if (auto* l = find_lookup(it->second.lookup)) {
             l->state.slow();
@@ -2612,8 +2613,7 @@ private:
     void fail(std::uint16_t tid, time_point now) {
         const auto it = transactions_.find(tid);
         if (it == transactions_.end()) return;
-        const auto t = it->second;
-        transactions_.erase(it);
+        const auto t = take_transaction(it);
         ++stats_.timeouts;
         if (t.expected) note_timeout(*t.expected, now);
         if (auto* l = find_lookup(t.lookup)) reply_failed(*l, t, now);
@@ -2718,10 +2718,24 @@ private:
         env.version = options_.version;
         env.read_only = options_.read_only;
         krpc::encode_query(out_, env, q);
-        transactions_.emplace(tid, transaction{to, expected, q.which(), lookup_id, now, false});
+        const transaction t{to, expected, q.which(), lookup_id, now, false};
+        transactions_.emplace(tid, t);
+        deadlines_.insert({due(t), tid});
         ++stats_.queries_sent;
         transmit(to);
         return true;
+    }
+
+    // When tick() next has to look at a query: it becomes slow, then it fails.
+    time_point due(const transaction& t) const {
+        return t.sent + (t.slow ? options_.query_timeout : std::min(options_.slow_after, options_.query_timeout));
+    }
+
+    transaction take_transaction(std::unordered_map<std::uint16_t, transaction>::iterator it) {
+        const auto t = it->second;
+        deadlines_.erase({due(t), it->first});
+        transactions_.erase(it);
+        return t;
     }
 
     void transmit(const asio::ip::udp::endpoint& to) {
@@ -2741,6 +2755,7 @@ private:
     time_point last_input_;  // of the latest receive() or tick(): for work started by handlers
     engine_statistics stats_;
     std::unordered_map<std::uint16_t, transaction> transactions_;
+    std::set<std::pair<time_point, std::uint16_t>> deadlines_;  // (due, tid) of every transaction
     std::unordered_map<std::uint64_t, std::unique_ptr<active_lookup>> lookups_;
     std::uint64_t last_lookup_id_ = 0;
     std::unordered_map<asio::ip::udp::endpoint, source_bucket> sources_;
