@@ -36,16 +36,20 @@ public:
     const node_id& target() const noexcept { return target_; }
 
     // A contact someone named (or the routing table's): queried later if it is among the closest.
-    void add(const node_contact& contact) {
+    // Its new candidate, or nullptr if its ID or address is known already or the list is full of
+    // closer ones.
+    candidate* add(const node_contact& contact) {
         for (const auto& c : candidates_)
-            if (c.contact.id == contact.id || c.contact.endpoint == contact.endpoint) return;
+            if (c.contact.id == contact.id || c.contact.endpoint == contact.endpoint) return nullptr;
         const auto at = std::lower_bound(candidates_.begin(), candidates_.end(), contact.id,
                                          [this](const candidate& c, const node_id& id) {
                                              return closer_to(target_, c.contact.id, id);
                                          });
-        if (candidates_.size() >= max_candidates_ && at == candidates_.end()) return;
+        if (candidates_.size() >= max_candidates_ && at == candidates_.end()) return nullptr;
+        const auto index = static_cast<std::size_t>(at - candidates_.begin());
         candidates_.insert(at, candidate{contact, state::fresh, {}});
         if (candidates_.size() > max_candidates_) candidates_.pop_back();
+        return &candidates_[index];
     }
 
     // The next contacts to query: marks them queried and counts them outstanding.
@@ -85,8 +89,7 @@ public:
             }
             c->status = state::failed;  // answered with another ID than the one it was named by
         }
-        add(from);
-        if (auto* c = find(from.endpoint); c && c->contact.id == from.id) {
+        if (auto* c = add(from)) {
             c->status = state::responded;
             c->token.assign(token);
         }
