@@ -163,7 +163,35 @@ inline bool parse_host_port(std::string_view text, host_port& out) {
 #ifndef LIBRATS_ERROR_HPP
 #define LIBRATS_ERROR_HPP
 
+// ---- begin <librats/detail/error_category.hpp>
+#ifndef LIBRATS_DETAIL_ERROR_CATEGORY_HPP
+#define LIBRATS_DETAIL_ERROR_CATEGORY_HPP
+
+// The std::error_category of one of librats' error enums ("librats", "librats.mdns",
+// "librats.stun"): a name, and the function that describes each value.
+
 #include <string>
+#include <system_error>
+
+namespace librats::detail {
+
+template <class Errc, const char* (*Describe)(Errc) noexcept>
+class enum_error_category final : public std::error_category {
+public:
+    explicit constexpr enum_error_category(const char* name) noexcept : name_(name) {}
+
+    const char* name() const noexcept override { return name_; }
+    std::string message(int value) const override { return Describe(static_cast<Errc>(value)); }
+
+private:
+    const char* name_;
+};
+
+}  // namespace librats::detail
+
+#endif
+// ---- end <librats/detail/error_category.hpp>
+
 #include <system_error>
 
 namespace librats {
@@ -233,81 +261,73 @@ enum class errc {
 // The highest errc value: a goodbye code above it comes from a newer peer.
 inline constexpr int errc_last = static_cast<int>(errc::ignored_address);
 
-namespace detail {
-
-class error_category_impl final : public std::error_category {
-public:
-    const char* name() const noexcept override { return "librats"; }
-
-    std::string message(int value) const override {
-        switch (static_cast<errc>(value)) {
-        case errc::not_running: return "node is not running";
-        case errc::already_running: return "node is already running";
-        case errc::peer_not_found: return "peer not found";
-        case errc::send_queue_full: return "send queue full";
-        case errc::message_too_large: return "message too large";
-        case errc::max_peers_reached: return "maximum number of peers reached";
-        case errc::self_connection: return "connected to self";
-        case errc::duplicate_connection: return "duplicate connection to the same peer";
-        case errc::protocol_mismatch: return "protocol version mismatch";
-        case errc::bad_preamble: return "not a librats peer (bad preamble)";
-        case errc::bad_hello: return "malformed hello";
-        case errc::handshake_timeout: return "handshake timed out";
-        case errc::idle_timeout: return "peer idle for too long";
-        case errc::frame_timeout: return "partial frame stalled";
-        case errc::malformed_frame: return "malformed frame";
-        case errc::unknown_frame_type: return "unknown frame type";
-        case errc::invalid_json: return "invalid JSON message";
-        case errc::peer_closed: return "peer closed the connection";
-        case errc::peer_id_mismatch: return "peer ID does not match";
-        case errc::encryption_mismatch: return "encryption mismatch";
-        case errc::connect_timeout: return "connect timed out";
-        case errc::shutting_down: return "node is shutting down";
-        case errc::invalid_address: return "invalid address";
-        case errc::no_peers: return "no connected peers";
-        case errc::authentication_failed: return "authentication failed";
-        case errc::closed_by_request: return "connection closed by request";
-        case errc::nonce_exhausted: return "cipher nonce exhausted";
-        case errc::malformed_handshake: return "malformed handshake message";
-        case errc::invalid_handshake_state: return "handshake operation out of order or missing a key";
-        case errc::bencode_truncated: return "bencode: input ends inside a value";
-        case errc::bencode_unexpected_character: return "bencode: unexpected character where a value should start";
-        case errc::bencode_bad_integer: return "bencode: malformed integer";
-        case errc::bencode_integer_leading_zero: return "bencode: integer with a leading zero";
-        case errc::bencode_negative_zero: return "bencode: negative zero";
-        case errc::bencode_integer_overflow: return "bencode: integer outside the 64-bit range";
-        case errc::bencode_bad_string_length: return "bencode: malformed string length";
-        case errc::bencode_length_leading_zero: return "bencode: string length with a leading zero";
-        case errc::bencode_length_overflow: return "bencode: string length too large";
-        case errc::bencode_string_past_end: return "bencode: string runs past the end of the input";
-        case errc::bencode_non_string_key: return "bencode: dictionary key is not a string";
-        case errc::bencode_unsorted_keys: return "bencode: dictionary keys out of order";
-        case errc::bencode_duplicate_key: return "bencode: duplicate dictionary key";
-        case errc::bencode_missing_value: return "bencode: dictionary key without a value";
-        case errc::bencode_unterminated: return "bencode: list or dictionary not terminated";
-        case errc::bencode_trailing_data: return "bencode: data after the top-level value";
-        case errc::bencode_too_deep: return "bencode: nesting too deep";
-        case errc::bencode_too_many_elements: return "bencode: too many elements";
-        case errc::krpc_not_a_dictionary: return "KRPC: message is not a dictionary";
-        case errc::krpc_missing_field: return "KRPC: required key missing";
-        case errc::krpc_wrong_type: return "KRPC: key has the wrong type";
-        case errc::krpc_bad_message_type: return "KRPC: unknown message type";
-        case errc::krpc_unknown_method: return "KRPC: unknown query method";
-        case errc::krpc_bad_id: return "KRPC: node ID or infohash is not 20 bytes";
-        case errc::krpc_bad_compact_length: return "KRPC: compact node or peer info has a bad length";
-        case errc::krpc_bad_port: return "KRPC: port out of range";
-        case errc::krpc_bad_token: return "KRPC: token empty or too long";
-        case errc::krpc_bad_error: return "KRPC: malformed error list";
-        case errc::ignored_address: return "address is on the ignore list (our own address)";
-        }
-        return "unknown librats error";
+// What each value means: error_category().message() says it.
+inline const char* describe(errc e) noexcept {
+    switch (e) {
+    case errc::not_running: return "node is not running";
+    case errc::already_running: return "node is already running";
+    case errc::peer_not_found: return "peer not found";
+    case errc::send_queue_full: return "send queue full";
+    case errc::message_too_large: return "message too large";
+    case errc::max_peers_reached: return "maximum number of peers reached";
+    case errc::self_connection: return "connected to self";
+    case errc::duplicate_connection: return "duplicate connection to the same peer";
+    case errc::protocol_mismatch: return "protocol version mismatch";
+    case errc::bad_preamble: return "not a librats peer (bad preamble)";
+    case errc::bad_hello: return "malformed hello";
+    case errc::handshake_timeout: return "handshake timed out";
+    case errc::idle_timeout: return "peer idle for too long";
+    case errc::frame_timeout: return "partial frame stalled";
+    case errc::malformed_frame: return "malformed frame";
+    case errc::unknown_frame_type: return "unknown frame type";
+    case errc::invalid_json: return "invalid JSON message";
+    case errc::peer_closed: return "peer closed the connection";
+    case errc::peer_id_mismatch: return "peer ID does not match";
+    case errc::encryption_mismatch: return "encryption mismatch";
+    case errc::connect_timeout: return "connect timed out";
+    case errc::shutting_down: return "node is shutting down";
+    case errc::invalid_address: return "invalid address";
+    case errc::no_peers: return "no connected peers";
+    case errc::authentication_failed: return "authentication failed";
+    case errc::closed_by_request: return "connection closed by request";
+    case errc::nonce_exhausted: return "cipher nonce exhausted";
+    case errc::malformed_handshake: return "malformed handshake message";
+    case errc::invalid_handshake_state: return "handshake operation out of order or missing a key";
+    case errc::bencode_truncated: return "bencode: input ends inside a value";
+    case errc::bencode_unexpected_character: return "bencode: unexpected character where a value should start";
+    case errc::bencode_bad_integer: return "bencode: malformed integer";
+    case errc::bencode_integer_leading_zero: return "bencode: integer with a leading zero";
+    case errc::bencode_negative_zero: return "bencode: negative zero";
+    case errc::bencode_integer_overflow: return "bencode: integer outside the 64-bit range";
+    case errc::bencode_bad_string_length: return "bencode: malformed string length";
+    case errc::bencode_length_leading_zero: return "bencode: string length with a leading zero";
+    case errc::bencode_length_overflow: return "bencode: string length too large";
+    case errc::bencode_string_past_end: return "bencode: string runs past the end of the input";
+    case errc::bencode_non_string_key: return "bencode: dictionary key is not a string";
+    case errc::bencode_unsorted_keys: return "bencode: dictionary keys out of order";
+    case errc::bencode_duplicate_key: return "bencode: duplicate dictionary key";
+    case errc::bencode_missing_value: return "bencode: dictionary key without a value";
+    case errc::bencode_unterminated: return "bencode: list or dictionary not terminated";
+    case errc::bencode_trailing_data: return "bencode: data after the top-level value";
+    case errc::bencode_too_deep: return "bencode: nesting too deep";
+    case errc::bencode_too_many_elements: return "bencode: too many elements";
+    case errc::krpc_not_a_dictionary: return "KRPC: message is not a dictionary";
+    case errc::krpc_missing_field: return "KRPC: required key missing";
+    case errc::krpc_wrong_type: return "KRPC: key has the wrong type";
+    case errc::krpc_bad_message_type: return "KRPC: unknown message type";
+    case errc::krpc_unknown_method: return "KRPC: unknown query method";
+    case errc::krpc_bad_id: return "KRPC: node ID or infohash is not 20 bytes";
+    case errc::krpc_bad_compact_length: return "KRPC: compact node or peer info has a bad length";
+    case errc::krpc_bad_port: return "KRPC: port out of range";
+    case errc::krpc_bad_token: return "KRPC: token empty or too long";
+    case errc::krpc_bad_error: return "KRPC: malformed error list";
+    case errc::ignored_address: return "address is on the ignore list (our own address)";
     }
-};
-
-}  // namespace detail
+    return "unknown librats error";
+}
 
 inline const std::error_category& error_category() noexcept {
-    static const detail::error_category_impl category;
+    static const librats::detail::enum_error_category<errc, describe> category("librats");
     return category;
 }
 
@@ -3692,7 +3712,7 @@ inline const network_interface* interface_with(const std::vector<network_interfa
 
 // Errors of the DNS wire codec and of the mDNS engine's inputs. They never leave the process.
 
-#include <string>
+
 #include <system_error>
 
 namespace librats::mdns {
@@ -3714,37 +3734,29 @@ enum class errc {
     message_too_large,
 };
 
-namespace detail {
-
-class error_category_impl final : public std::error_category {
-public:
-    const char* name() const noexcept override { return "librats.mdns"; }
-
-    std::string message(int value) const override {
-        switch (static_cast<errc>(value)) {
-        case errc::truncated: return "DNS message truncated";
-        case errc::bad_label_type: return "DNS label type 0x40 or 0x80 is not supported";
-        case errc::forward_pointer: return "DNS compression pointer points forward";
-        case errc::pointer_loop: return "DNS compression pointer loops";
-        case errc::too_many_pointers: return "DNS name follows too many compression pointers";
-        case errc::label_too_long: return "DNS label longer than 63 bytes";
-        case errc::empty_label: return "DNS name has an empty label";
-        case errc::name_too_long: return "DNS name longer than 255 bytes";
-        case errc::rdlength_past_end: return "DNS record data extends past the message";
-        case errc::bad_rdata: return "DNS record data does not match its type";
-        case errc::counts_exceed_packet: return "DNS section counts exceed what the message can hold";
-        case errc::bad_txt_key: return "DNS-SD TXT key is empty, has '=' or is not printable ASCII";
-        case errc::txt_string_too_long: return "DNS TXT string longer than 255 bytes";
-        case errc::message_too_large: return "DNS message larger than 65535 bytes";
-        }
-        return "unknown mDNS error";
+// What each value means: error_category().message() says it.
+inline const char* describe(errc e) noexcept {
+    switch (e) {
+    case errc::truncated: return "DNS message truncated";
+    case errc::bad_label_type: return "DNS label type 0x40 or 0x80 is not supported";
+    case errc::forward_pointer: return "DNS compression pointer points forward";
+    case errc::pointer_loop: return "DNS compression pointer loops";
+    case errc::too_many_pointers: return "DNS name follows too many compression pointers";
+    case errc::label_too_long: return "DNS label longer than 63 bytes";
+    case errc::empty_label: return "DNS name has an empty label";
+    case errc::name_too_long: return "DNS name longer than 255 bytes";
+    case errc::rdlength_past_end: return "DNS record data extends past the message";
+    case errc::bad_rdata: return "DNS record data does not match its type";
+    case errc::counts_exceed_packet: return "DNS section counts exceed what the message can hold";
+    case errc::bad_txt_key: return "DNS-SD TXT key is empty, has '=' or is not printable ASCII";
+    case errc::txt_string_too_long: return "DNS TXT string longer than 255 bytes";
+    case errc::message_too_large: return "DNS message larger than 65535 bytes";
     }
-};
-
-}  // namespace detail
+    return "unknown mDNS error";
+}
 
 inline const std::error_category& error_category() noexcept {
-    static const detail::error_category_impl category;
+    static const librats::detail::enum_error_category<errc, describe> category("librats.mdns");
     return category;
 }
 
@@ -5601,7 +5613,7 @@ private:
 
 // Errors of the STUN codec (RFC 8489 §5, §14), of a client transaction and of discovery.
 
-#include <string>
+
 #include <system_error>
 
 namespace librats::stun {
@@ -5629,43 +5641,35 @@ enum class errc {
     discovery_in_progress,
 };
 
-namespace detail {
-
-class error_category_impl final : public std::error_category {
-public:
-    const char* name() const noexcept override { return "librats.stun"; }
-
-    std::string message(int value) const override {
-        switch (static_cast<errc>(value)) {
-        case errc::truncated_header: return "STUN: datagram shorter than the 20-byte header";
-        case errc::not_stun: return "STUN: first two bits of the message are not zero";
-        case errc::bad_magic_cookie: return "STUN: wrong magic cookie";
-        case errc::bad_message_length: return "STUN: message length is not a multiple of 4";
-        case errc::length_mismatch: return "STUN: message length does not match the datagram size";
-        case errc::attribute_past_end: return "STUN: attribute runs past the end of the message";
-        case errc::bad_attribute_length: return "STUN: attribute has a length invalid for its type";
-        case errc::bad_address_family: return "STUN: address attribute with an unknown family";
-        case errc::bad_error_code: return "STUN: ERROR-CODE class or number out of range";
-        case errc::bad_fingerprint: return "STUN: FINGERPRINT does not match the message";
-        case errc::fingerprint_not_last: return "STUN: attribute after FINGERPRINT";
-        case errc::unknown_required_attribute: return "STUN: unknown comprehension-required attribute";
-        case errc::missing_mapped_address: return "STUN: success response without a mapped address";
-        case errc::error_response: return "STUN: server answered with an error response";
-        case errc::timed_out: return "STUN: transaction timed out";
-        case errc::resolve_timed_out: return "STUN: resolving the server timed out";
-        case errc::no_usable_address: return "STUN: server has no address of the socket's family";
-        case errc::no_servers: return "STUN: no servers to ask";
-        case errc::not_open: return "STUN: client socket is not open";
-        case errc::discovery_in_progress: return "STUN: a discovery is already running";
-        }
-        return "unknown STUN error";
+// What each value means: error_category().message() says it.
+inline const char* describe(errc e) noexcept {
+    switch (e) {
+    case errc::truncated_header: return "STUN: datagram shorter than the 20-byte header";
+    case errc::not_stun: return "STUN: first two bits of the message are not zero";
+    case errc::bad_magic_cookie: return "STUN: wrong magic cookie";
+    case errc::bad_message_length: return "STUN: message length is not a multiple of 4";
+    case errc::length_mismatch: return "STUN: message length does not match the datagram size";
+    case errc::attribute_past_end: return "STUN: attribute runs past the end of the message";
+    case errc::bad_attribute_length: return "STUN: attribute has a length invalid for its type";
+    case errc::bad_address_family: return "STUN: address attribute with an unknown family";
+    case errc::bad_error_code: return "STUN: ERROR-CODE class or number out of range";
+    case errc::bad_fingerprint: return "STUN: FINGERPRINT does not match the message";
+    case errc::fingerprint_not_last: return "STUN: attribute after FINGERPRINT";
+    case errc::unknown_required_attribute: return "STUN: unknown comprehension-required attribute";
+    case errc::missing_mapped_address: return "STUN: success response without a mapped address";
+    case errc::error_response: return "STUN: server answered with an error response";
+    case errc::timed_out: return "STUN: transaction timed out";
+    case errc::resolve_timed_out: return "STUN: resolving the server timed out";
+    case errc::no_usable_address: return "STUN: server has no address of the socket's family";
+    case errc::no_servers: return "STUN: no servers to ask";
+    case errc::not_open: return "STUN: client socket is not open";
+    case errc::discovery_in_progress: return "STUN: a discovery is already running";
     }
-};
-
-}  // namespace detail
+    return "unknown STUN error";
+}
 
 inline const std::error_category& error_category() noexcept {
-    static const detail::error_category_impl category;
+    static const librats::detail::enum_error_category<errc, describe> category("librats.stun");
     return category;
 }
 
