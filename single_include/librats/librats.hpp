@@ -2674,11 +2674,19 @@ private:
     void advance(std::uint64_t id, time_point now) {
         auto* l = find_lookup(id);
         if (!l || l->announcing) return;
-        for (const auto& c : l->state.next()) {
-            const bool sent = l->what == purpose::find_node || l->what == purpose::refresh
-                                  ? send_query(c.endpoint, c.id, krpc::find_node_args{l->state.target(), {}}, id, now)
-                                  : send_query(c.endpoint, c.id, krpc::get_peers_args{l->state.target(), {}}, id, now);
-            if (!sent) l->state.failed(c.endpoint, false);  // too many queries in flight
+        // A send fails when too many queries are in flight: that candidate counts as failed and the
+        // next ones are tried, or the lookup would wait for replies to queries it never sent.
+        for (;;) {
+            const auto batch = l->state.next();
+            std::size_t sent = 0;
+            for (const auto& c : batch) {
+                const bool ok = l->what == purpose::find_node || l->what == purpose::refresh
+                                    ? send_query(c.endpoint, c.id, krpc::find_node_args{l->state.target(), {}}, id, now)
+                                    : send_query(c.endpoint, c.id, krpc::get_peers_args{l->state.target(), {}}, id, now);
+                if (ok) ++sent;
+                else l->state.failed(c.endpoint, false);
+            }
+            if (batch.empty() || sent > 0) break;
         }
         if (!l->state.done()) return;
         if (l->what == purpose::announce) return start_announces(*l, now);
