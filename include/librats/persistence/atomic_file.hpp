@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -62,11 +63,14 @@ inline std::error_code write_all(int fd, std::string_view data) {
 
 }  // namespace detail
 
-// A temporary file of `path` (left behind only by a crash; remove_stale_temporaries cleans up).
-inline bool is_temporary_of(const std::filesystem::path& candidate, const std::filesystem::path& path) {
+// When `candidate` is a temporary file of `path` (left behind only by a crash;
+// remove_stale_temporaries cleans up): the pid its name holds, 0 when it holds none.
+inline std::optional<long> temporary_writer_pid(const std::filesystem::path& candidate,
+                                                const std::filesystem::path& path) {
     const auto name = candidate.filename().string();
     const auto prefix = path.filename().string() + ".tmp-";
-    return name.compare(0, prefix.size(), prefix) == 0;
+    if (name.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+    return std::atol(name.c_str() + prefix.size());
 }
 
 // Replaces `path` with `content` atomically; the file gets `mode` (e.g. 0600 for keys).
@@ -118,10 +122,10 @@ inline std::error_code read_file(const std::filesystem::path& path, std::string&
 inline void remove_stale_temporaries(const std::filesystem::path& path) {
     std::error_code ec;
     const auto directory = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-    const auto prefix = path.filename().string() + ".tmp-";
     for (const auto& entry : std::filesystem::directory_iterator(directory, ec)) {
-        if (!is_temporary_of(entry.path(), path)) continue;
-        const auto pid = std::atol(entry.path().filename().string().c_str() + prefix.size());
+        const auto writer = temporary_writer_pid(entry.path(), path);
+        if (!writer) continue;
+        const auto pid = *writer;
         if (pid > 0 && (pid == ::getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM)) continue;
         std::filesystem::remove(entry.path(), ec);
     }
