@@ -329,6 +329,26 @@ TEST(DhtEngine, ALookupEndsEvenWhenTheQueryTableIsFull) {
     EXPECT_EQ(h.dht.active_lookups(), 0u);
 }
 
+// Every send of the lookup's first batches fails: it must go on to its remaining candidates or
+// finish, not wait forever for replies to queries it never sent (found by fuzz_dht_engine).
+TEST(DhtEngine, ALookupStartedWhileTheQueryTableIsFullStillEnds) {
+    engine_options o;
+    o.max_transactions = 2;
+    harness h(o);
+    std::vector<node_contact> nodes;
+    for (std::uint8_t i = 0; i < 8; ++i)
+        nodes.push_back({id_filled(static_cast<std::uint8_t>(0x10 * i + 1)), udp("10.0.5.1", static_cast<std::uint16_t>(5000 + i))});
+    h.dht.import_nodes(nodes, t0);
+    h.dht.ping(udp("10.0.6.1", 6001), t0);
+    h.dht.ping(udp("10.0.6.2", 6002), t0);
+    ASSERT_EQ(h.dht.outstanding_queries(), 2u);
+    bool done = false;
+    h.dht.find_node(id_filled(0x33), t0, [&](const lookup_result&) { done = true; });
+    for (int s = 1; s <= 60 && !done; ++s) h.dht.tick(t0 + std::chrono::seconds(s));
+    EXPECT_TRUE(done);
+    EXPECT_EQ(h.dht.active_lookups(), 0u);
+}
+
 TEST(DhtEngine, ReadOnlyNodesAskWithRoAndAnswerNothing) {
     engine_options o;
     o.read_only = true;

@@ -454,10 +454,7 @@ private:
             const auto batch = l->state.next();
             std::size_t sent = 0;
             for (const auto& c : batch) {
-                const bool ok = l->what == purpose::find_node || l->what == purpose::refresh
-                                    ? send_query(c.endpoint, c.id, krpc::find_node_args{l->state.target(), {}}, id, now)
-                                    : send_query(c.endpoint, c.id, krpc::get_peers_args{l->state.target(), {}}, id, now);
-                if (ok) ++sent;
+                if (send_lookup_query(*l, c, now)) ++sent;
                 else l->state.failed(c.endpoint, false);
             }
             if (batch.empty() || sent > 0) break;
@@ -465,6 +462,13 @@ private:
         if (!l->state.done()) return;
         if (l->what == purpose::announce) return start_announces(*l, now);
         finish(id);
+    }
+
+    // find_node for lookups after nodes, get_peers for those after peers (announces included).
+    bool send_lookup_query(const active_lookup& l, const node_contact& to, time_point now) {
+        if (l.what == purpose::find_node || l.what == purpose::refresh)
+            return send_query(to.endpoint, to.id, krpc::find_node_args{l.state.target(), {}}, l.id, now);
+        return send_query(to.endpoint, to.id, krpc::get_peers_args{l.state.target(), {}}, l.id, now);
     }
 
     lookup_result result_of(const active_lookup& l) const {
