@@ -2680,10 +2680,7 @@ private:
             const auto batch = l->state.next();
             std::size_t sent = 0;
             for (const auto& c : batch) {
-                const bool ok = l->what == purpose::find_node || l->what == purpose::refresh
-                                    ? send_query(c.endpoint, c.id, krpc::find_node_args{l->state.target(), {}}, id, now)
-                                    : send_query(c.endpoint, c.id, krpc::get_peers_args{l->state.target(), {}}, id, now);
-                if (ok) ++sent;
+                if (send_lookup_query(*l, c, now)) ++sent;
                 else l->state.failed(c.endpoint, false);
             }
             if (batch.empty() || sent > 0) break;
@@ -2691,6 +2688,13 @@ private:
         if (!l->state.done()) return;
         if (l->what == purpose::announce) return start_announces(*l, now);
         finish(id);
+    }
+
+    // find_node for lookups after nodes, get_peers for those after peers (announces included).
+    bool send_lookup_query(const active_lookup& l, const node_contact& to, time_point now) {
+        if (l.what == purpose::find_node || l.what == purpose::refresh)
+            return send_query(to.endpoint, to.id, krpc::find_node_args{l.state.target(), {}}, l.id, now);
+        return send_query(to.endpoint, to.id, krpc::get_peers_args{l.state.target(), {}}, l.id, now);
     }
 
     lookup_result result_of(const active_lookup& l) const {
@@ -2837,6 +2841,16 @@ inline node_id info_hash_of(std::string_view key) {
 // send_to. Everything but open() runs on the executor given (a strand, or one thread); open() may
 // be called from any thread before the first operation.
 
+// ---- begin <librats/detail/udp_engine_driver.hpp>
+#ifndef LIBRATS_DETAIL_UDP_ENGINE_DRIVER_HPP
+#define LIBRATS_DETAIL_UDP_ENGINE_DRIVER_HPP
+
+// What every UDP driver of a sans-I/O engine (the DHT's, mDNS') runs: a receive loop that hands
+// each datagram to the engine and a timer that ticks the engine at its next deadline. Not a
+// template, so the loops are compiled once however many engines a program drives. A driver
+// lives in a shared_ptr, calls receive() once it is open and arm_timer() after each call into
+// its engine; everything runs on the socket's executor.
+
 // ---- begin <librats/detail/deadline_timer.hpp>
 #ifndef LIBRATS_DETAIL_DEADLINE_TIMER_HPP
 #define LIBRATS_DETAIL_DEADLINE_TIMER_HPP
@@ -2894,25 +2908,92 @@ private:
 
 #include <asio/any_io_executor.hpp>
 #include <asio/buffer.hpp>
+#include <asio/error.hpp>
 #include <asio/ip/udp.hpp>
-#include <asio/ip/v6_only.hpp>
-#include <asio/post.hpp>
 
-#include <array>
 #include <chrono>
 #include <cstddef>
+#include <memory>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+namespace librats::detail {
+
+class udp_engine_driver : public std::enable_shared_from_this<udp_engine_driver> {
+public:
+    using clock = std::chrono::steady_clock;
+
+    udp_engine_driver(const udp_engine_driver&) = delete;
+    udp_engine_driver& operator=(const udp_engine_driver&) = delete;
+    virtual ~udp_engine_driver() = default;
+
+    bool is_open() const noexcept { return socket_.is_open(); }
+
+protected:
+    udp_engine_driver(const asio::any_io_executor& ex, std::size_t max_datagram)
+        : socket_(ex), timer_(ex), buffer_(max_datagram) {}
+
+    // The engine's side.
+    virtual void deliver(const asio::ip::udp::endpoint& from, std::string_view datagram, clock::time_point now) = 0;
+    virtual void tick(clock::time_point now) = 0;
+    virtual clock::time_point next_deadline() const = 0;
+
+    void receive() {
+        socket_.async_receive_from(asio::buffer(buffer_), sender_, [self = shared_from_this()](std::error_code ec, std::size_t n) {
+            if (ec == asio::error::operation_aborted || !self->socket_.is_open()) return;
+            // ICMP errors (connection refused) surface here on Linux: skip them.
+            if (!ec) self->deliver(self->sender_, {self->buffer_.data(), n}, clock::now());
+            self->arm_timer();
+            self->receive();
+        });
+    }
+
+    void arm_timer() {
+        if (!socket_.is_open()) return;
+        timer_.arm_at(next_deadline(), [self = shared_from_this()] {
+            if (!self->socket_.is_open()) return;
+            self->tick(clock::now());
+            self->arm_timer();
+        });
+    }
+
+    void close_socket() {
+        std::error_code ignored;
+        socket_.close(ignored);
+        timer_.cancel();
+    }
+
+    asio::ip::udp::socket socket_;
+
+private:
+    deadline_timer timer_;
+    std::vector<char> buffer_;
+    asio::ip::udp::endpoint sender_;
+};
+
+}  // namespace librats::detail
+
+#endif
+// ---- end <librats/detail/udp_engine_driver.hpp>
+
+#include <asio/any_io_executor.hpp>
+#include <asio/buffer.hpp>
+#include <asio/ip/udp.hpp>
+#include <asio/ip/v6_only.hpp>
+
+#include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
 
 namespace librats::dht {
 
-class udp_node : public std::enable_shared_from_this<udp_node> {
+class udp_node : public librats::detail::udp_engine_driver {
 public:
-    using clock = engine::clock;
-
     static std::shared_ptr<udp_node> create(asio::any_io_executor ex, const node_id& id, engine_options options,
                                             std::uint64_t seed) {
         return std::shared_ptr<udp_node>(new udp_node(std::move(ex), id, std::move(options), seed));
@@ -2938,13 +3019,10 @@ public:
 
     // Lookups still running are abandoned: their handlers may hold this node (a cycle otherwise).
     void close() {
-        std::error_code ignored;
-        socket_.close(ignored);
-        timer_.cancel();
+        close_socket();
         engine_.abandon_all();
     }
 
-    bool is_open() const noexcept { return socket_.is_open(); }
     asio::ip::udp::endpoint local_endpoint() const {
         std::error_code ec;
         return socket_.local_endpoint(ec);
@@ -2973,8 +3051,7 @@ public:
 
 private:
     udp_node(asio::any_io_executor ex, const node_id& id, engine_options options, std::uint64_t seed)
-        : socket_(ex),
-          timer_(ex),
+        : udp_engine_driver(ex, 65536),
           engine_(id, std::move(options), seed,
                   [this](const asio::ip::udp::endpoint& to, std::string_view packet) { send(to, packet); }, clock::now()) {}
 
@@ -2984,31 +3061,13 @@ private:
         if (ec) ++send_failures_;  // a full socket buffer drops the datagram, as the network may
     }
 
-    void receive() {
-        socket_.async_receive_from(asio::buffer(buffer_), sender_,
-                                   [self = shared_from_this()](std::error_code ec, std::size_t n) {
-                                       if (ec == asio::error::operation_aborted || !self->socket_.is_open()) return;
-                                       // ICMP errors (connection refused) surface here on Linux: skip them.
-                                       if (!ec) self->engine_.receive(self->sender_, {self->buffer_.data(), n}, clock::now());
-                                       self->arm_timer();
-                                       self->receive();
-                                   });
+    void deliver(const asio::ip::udp::endpoint& from, std::string_view datagram, clock::time_point now) override {
+        engine_.receive(from, datagram, now);
     }
+    void tick(clock::time_point now) override { engine_.tick(now); }
+    clock::time_point next_deadline() const override { return engine_.next_deadline(); }
 
-    void arm_timer() {
-        if (!socket_.is_open()) return;
-        timer_.arm_at(engine_.next_deadline(), [self = shared_from_this()] {
-            if (!self->socket_.is_open()) return;
-            self->engine_.tick(clock::now());
-            self->arm_timer();
-        });
-    }
-
-    asio::ip::udp::socket socket_;
-    librats::detail::deadline_timer timer_;
     engine engine_;
-    std::array<char, 65536> buffer_{};
-    asio::ip::udp::endpoint sender_;
     std::uint64_t send_failures_ = 0;
 };
 
@@ -5215,7 +5274,6 @@ private:
 #include <asio/ip/v6_only.hpp>
 #include <asio/socket_base.hpp>
 
-#include <array>
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -5224,10 +5282,8 @@ private:
 
 namespace librats::mdns {
 
-class udp_node : public std::enable_shared_from_this<udp_node> {
+class udp_node : public librats::detail::udp_engine_driver {
 public:
-    using clock = engine::clock;
-
     static std::shared_ptr<udp_node> create(asio::any_io_executor ex, engine_options options, std::uint64_t seed) {
         return std::shared_ptr<udp_node>(new udp_node(std::move(ex), std::move(options), seed));
     }
@@ -5266,12 +5322,9 @@ public:
     // Sends the goodbyes, then closes.
     void close() {
         engine_.stop();
-        std::error_code ignored;
-        socket_.close(ignored);
-        timer_.cancel();
+        close_socket();
     }
 
-    bool is_open() const noexcept { return socket_.is_open(); }
     engine& mdns() noexcept { return engine_; }
 
     std::error_code advertise(advertisement ad) {
@@ -5286,9 +5339,8 @@ public:
 
 private:
     udp_node(asio::any_io_executor ex, engine_options options, std::uint64_t seed)
-        : ipv6_(options.ipv6),
-          socket_(ex),
-          timer_(ex),
+        : udp_engine_driver(ex, 9000),
+          ipv6_(options.ipv6),
           engine_(std::move(options), seed,
                   [this](const asio::ip::udp::endpoint& to, std::string_view packet) { send(to, packet); }) {}
 
@@ -5297,30 +5349,14 @@ private:
         socket_.send_to(asio::buffer(packet.data(), packet.size()), to, 0, ec);  // a lost datagram is retried by mDNS
     }
 
-    void receive() {
-        socket_.async_receive_from(asio::buffer(buffer_), sender_, [self = shared_from_this()](std::error_code ec, std::size_t n) {
-            if (ec == asio::error::operation_aborted || !self->socket_.is_open()) return;
-            if (!ec) self->engine_.receive(self->sender_, {self->buffer_.data(), n}, clock::now());
-            self->arm_timer();
-            self->receive();
-        });
+    void deliver(const asio::ip::udp::endpoint& from, std::string_view datagram, clock::time_point now) override {
+        engine_.receive(from, datagram, now);
     }
-
-    void arm_timer() {
-        if (!socket_.is_open()) return;
-        timer_.arm_at(engine_.next_deadline(), [self = shared_from_this()] {
-            if (!self->socket_.is_open()) return;
-            self->engine_.tick(clock::now());
-            self->arm_timer();
-        });
-    }
+    void tick(clock::time_point now) override { engine_.tick(now); }
+    clock::time_point next_deadline() const override { return engine_.next_deadline(); }
 
     bool ipv6_;
-    asio::ip::udp::socket socket_;
-    librats::detail::deadline_timer timer_;
     engine engine_;
-    std::array<char, 9000> buffer_{};
-    asio::ip::udp::endpoint sender_;
 };
 
 }  // namespace librats::mdns
@@ -6637,6 +6673,7 @@ private:
 #include <cstddef>
 #include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -6682,11 +6719,14 @@ inline std::error_code write_all(int fd, std::string_view data) {
 
 }  // namespace detail
 
-// A temporary file of `path` (left behind only by a crash; remove_stale_temporaries cleans up).
-inline bool is_temporary_of(const std::filesystem::path& candidate, const std::filesystem::path& path) {
+// When `candidate` is a temporary file of `path` (left behind only by a crash;
+// remove_stale_temporaries cleans up): the pid its name holds, 0 when it holds none.
+inline std::optional<long> temporary_writer_pid(const std::filesystem::path& candidate,
+                                                const std::filesystem::path& path) {
     const auto name = candidate.filename().string();
     const auto prefix = path.filename().string() + ".tmp-";
-    return name.compare(0, prefix.size(), prefix) == 0;
+    if (name.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+    return std::atol(name.c_str() + prefix.size());
 }
 
 // Replaces `path` with `content` atomically; the file gets `mode` (e.g. 0600 for keys).
@@ -6738,10 +6778,10 @@ inline std::error_code read_file(const std::filesystem::path& path, std::string&
 inline void remove_stale_temporaries(const std::filesystem::path& path) {
     std::error_code ec;
     const auto directory = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-    const auto prefix = path.filename().string() + ".tmp-";
     for (const auto& entry : std::filesystem::directory_iterator(directory, ec)) {
-        if (!is_temporary_of(entry.path(), path)) continue;
-        const auto pid = std::atol(entry.path().filename().string().c_str() + prefix.size());
+        const auto writer = temporary_writer_pid(entry.path(), path);
+        if (!writer) continue;
+        const auto pid = *writer;
         if (pid > 0 && (pid == ::getpid() || ::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM)) continue;
         std::filesystem::remove(entry.path(), ec);
     }

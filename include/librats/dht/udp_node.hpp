@@ -6,30 +6,26 @@
 // send_to. Everything but open() runs on the executor given (a strand, or one thread); open() may
 // be called from any thread before the first operation.
 
-#include <librats/detail/deadline_timer.hpp>
+#include <librats/detail/udp_engine_driver.hpp>
 #include <librats/dht/engine.hpp>
 
 #include <asio/any_io_executor.hpp>
 #include <asio/buffer.hpp>
 #include <asio/ip/udp.hpp>
 #include <asio/ip/v6_only.hpp>
-#include <asio/post.hpp>
 
-#include <array>
 #include <chrono>
-#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
 
 namespace librats::dht {
 
-class udp_node : public std::enable_shared_from_this<udp_node> {
+class udp_node : public librats::detail::udp_engine_driver {
 public:
-    using clock = engine::clock;
-
     static std::shared_ptr<udp_node> create(asio::any_io_executor ex, const node_id& id, engine_options options,
                                             std::uint64_t seed) {
         return std::shared_ptr<udp_node>(new udp_node(std::move(ex), id, std::move(options), seed));
@@ -55,13 +51,10 @@ public:
 
     // Lookups still running are abandoned: their handlers may hold this node (a cycle otherwise).
     void close() {
-        std::error_code ignored;
-        socket_.close(ignored);
-        timer_.cancel();
+        close_socket();
         engine_.abandon_all();
     }
 
-    bool is_open() const noexcept { return socket_.is_open(); }
     asio::ip::udp::endpoint local_endpoint() const {
         std::error_code ec;
         return socket_.local_endpoint(ec);
@@ -90,8 +83,7 @@ public:
 
 private:
     udp_node(asio::any_io_executor ex, const node_id& id, engine_options options, std::uint64_t seed)
-        : socket_(ex),
-          timer_(ex),
+        : udp_engine_driver(ex, 65536),
           engine_(id, std::move(options), seed,
                   [this](const asio::ip::udp::endpoint& to, std::string_view packet) { send(to, packet); }, clock::now()) {}
 
@@ -101,31 +93,13 @@ private:
         if (ec) ++send_failures_;  // a full socket buffer drops the datagram, as the network may
     }
 
-    void receive() {
-        socket_.async_receive_from(asio::buffer(buffer_), sender_,
-                                   [self = shared_from_this()](std::error_code ec, std::size_t n) {
-                                       if (ec == asio::error::operation_aborted || !self->socket_.is_open()) return;
-                                       // ICMP errors (connection refused) surface here on Linux: skip them.
-                                       if (!ec) self->engine_.receive(self->sender_, {self->buffer_.data(), n}, clock::now());
-                                       self->arm_timer();
-                                       self->receive();
-                                   });
+    void deliver(const asio::ip::udp::endpoint& from, std::string_view datagram, clock::time_point now) override {
+        engine_.receive(from, datagram, now);
     }
+    void tick(clock::time_point now) override { engine_.tick(now); }
+    clock::time_point next_deadline() const override { return engine_.next_deadline(); }
 
-    void arm_timer() {
-        if (!socket_.is_open()) return;
-        timer_.arm_at(engine_.next_deadline(), [self = shared_from_this()] {
-            if (!self->socket_.is_open()) return;
-            self->engine_.tick(clock::now());
-            self->arm_timer();
-        });
-    }
-
-    asio::ip::udp::socket socket_;
-    librats::detail::deadline_timer timer_;
     engine engine_;
-    std::array<char, 65536> buffer_{};
-    asio::ip::udp::endpoint sender_;
     std::uint64_t send_failures_ = 0;
 };
 

@@ -7,7 +7,7 @@
 // receive loop feeds engine::receive and a timer runs engine::tick at the engine's deadline.
 // Everything but open() runs on the executor given (a strand, or one thread).
 
-#include <librats/detail/deadline_timer.hpp>
+#include <librats/detail/udp_engine_driver.hpp>
 #include <librats/mdns/engine.hpp>
 
 #include <asio/any_io_executor.hpp>
@@ -18,7 +18,6 @@
 #include <asio/ip/v6_only.hpp>
 #include <asio/socket_base.hpp>
 
-#include <array>
 #include <cstdint>
 #include <memory>
 #include <string_view>
@@ -27,10 +26,8 @@
 
 namespace librats::mdns {
 
-class udp_node : public std::enable_shared_from_this<udp_node> {
+class udp_node : public librats::detail::udp_engine_driver {
 public:
-    using clock = engine::clock;
-
     static std::shared_ptr<udp_node> create(asio::any_io_executor ex, engine_options options, std::uint64_t seed) {
         return std::shared_ptr<udp_node>(new udp_node(std::move(ex), std::move(options), seed));
     }
@@ -69,12 +66,9 @@ public:
     // Sends the goodbyes, then closes.
     void close() {
         engine_.stop();
-        std::error_code ignored;
-        socket_.close(ignored);
-        timer_.cancel();
+        close_socket();
     }
 
-    bool is_open() const noexcept { return socket_.is_open(); }
     engine& mdns() noexcept { return engine_; }
 
     std::error_code advertise(advertisement ad) {
@@ -89,9 +83,8 @@ public:
 
 private:
     udp_node(asio::any_io_executor ex, engine_options options, std::uint64_t seed)
-        : ipv6_(options.ipv6),
-          socket_(ex),
-          timer_(ex),
+        : udp_engine_driver(ex, 9000),
+          ipv6_(options.ipv6),
           engine_(std::move(options), seed,
                   [this](const asio::ip::udp::endpoint& to, std::string_view packet) { send(to, packet); }) {}
 
@@ -100,30 +93,14 @@ private:
         socket_.send_to(asio::buffer(packet.data(), packet.size()), to, 0, ec);  // a lost datagram is retried by mDNS
     }
 
-    void receive() {
-        socket_.async_receive_from(asio::buffer(buffer_), sender_, [self = shared_from_this()](std::error_code ec, std::size_t n) {
-            if (ec == asio::error::operation_aborted || !self->socket_.is_open()) return;
-            if (!ec) self->engine_.receive(self->sender_, {self->buffer_.data(), n}, clock::now());
-            self->arm_timer();
-            self->receive();
-        });
+    void deliver(const asio::ip::udp::endpoint& from, std::string_view datagram, clock::time_point now) override {
+        engine_.receive(from, datagram, now);
     }
-
-    void arm_timer() {
-        if (!socket_.is_open()) return;
-        timer_.arm_at(engine_.next_deadline(), [self = shared_from_this()] {
-            if (!self->socket_.is_open()) return;
-            self->engine_.tick(clock::now());
-            self->arm_timer();
-        });
-    }
+    void tick(clock::time_point now) override { engine_.tick(now); }
+    clock::time_point next_deadline() const override { return engine_.next_deadline(); }
 
     bool ipv6_;
-    asio::ip::udp::socket socket_;
-    librats::detail::deadline_timer timer_;
     engine engine_;
-    std::array<char, 9000> buffer_{};
-    asio::ip::udp::endpoint sender_;
 };
 
 }  // namespace librats::mdns
