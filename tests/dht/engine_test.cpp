@@ -310,14 +310,19 @@ TEST(DhtEngine, UnansweredQueriesTimeOut) {
     EXPECT_EQ(h.dht.statistics().timeouts, 1u);
 }
 
-TEST(DhtEngine, ALookupEndsEvenWhenTheQueryTableIsFull) {
-    engine_options o;
-    o.max_transactions = 2;
-    harness h(o);
+// Eight nodes in the routing table, none of which will answer.
+void import_eight_nodes(harness& h) {
     std::vector<node_contact> nodes;
     for (std::uint8_t i = 0; i < 8; ++i)
         nodes.push_back({id_filled(static_cast<std::uint8_t>(0x10 * i + 1)), udp("10.0.5.1", static_cast<std::uint16_t>(5000 + i))});
     h.dht.import_nodes(nodes, t0);
+}
+
+TEST(DhtEngine, ALookupEndsEvenWhenTheQueryTableIsFull) {
+    engine_options o;
+    o.max_transactions = 2;
+    harness h(o);
+    import_eight_nodes(h);
     bool done = false;
     h.dht.find_node(id_filled(0x33), t0, [&](const lookup_result& r) {
         done = true;
@@ -335,10 +340,7 @@ TEST(DhtEngine, ALookupStartedWhileTheQueryTableIsFullStillEnds) {
     engine_options o;
     o.max_transactions = 2;
     harness h(o);
-    std::vector<node_contact> nodes;
-    for (std::uint8_t i = 0; i < 8; ++i)
-        nodes.push_back({id_filled(static_cast<std::uint8_t>(0x10 * i + 1)), udp("10.0.5.1", static_cast<std::uint16_t>(5000 + i))});
-    h.dht.import_nodes(nodes, t0);
+    import_eight_nodes(h);
     h.dht.ping(udp("10.0.6.1", 6001), t0);
     h.dht.ping(udp("10.0.6.2", 6002), t0);
     ASSERT_EQ(h.dht.outstanding_queries(), 2u);
