@@ -29,13 +29,14 @@ public:
 
     void send(const std::string& bytes) { asio::write(socket_, asio::buffer(bytes)); }
 
-    // Preamble and hello, as the initiator of a plaintext connection.
-    void handshake(const std::string& peer_id = "raw-peer-1") {
+    // Preamble and hello, as the initiator of a plaintext connection. Of two connections of one
+    // peer, the node keeps the one whose hello has the smaller nonce.
+    void handshake(const std::string& peer_id = "raw-peer-1", std::uint64_t nonce = 7) {
         const auto preamble = wire::make_preamble(0);
         wire::hello hello;
         hello.peer_id = peer_id;
         hello.listen_port = 1;
-        hello.nonce = 7;
+        hello.nonce = nonce;
         send(std::string(preamble.begin(), preamble.end()) + with_length(wire::encode_hello(hello)));
         std::string reply(wire::preamble_size + 2, '\0');
         asio::read(socket_, asio::buffer(reply));

@@ -8219,10 +8219,16 @@ public:
     // Closes the connection (once): queued sends fail with ec, the owner hears of it at once.
     // Lingering keeps our close from resetting the connection before the peer read our last bytes.
     void close(std::error_code ec, close_mode mode = close_mode::goodbye) {
-        if (state_ == state::closing || state_ == state::closed) return;
+        if (state_ == state::closing || state_ == state::closed) {
+            delivering_while_closing_ = false;  // an error in what the peer still sent, or its goodbye
+            return;
+        }
         if (mode == close_mode::goodbye && state_ != state::open) mode = close_mode::abort;
         state_ = state::closing;
         close_reason_ = ec;
+        // The losing one of two connections to a peer: what the peer sent on it before it learned
+        // is still delivered, until its goodbye or close.
+        delivering_while_closing_ = ec == errc::duplicate_connection;
         {
             std::lock_guard<std::mutex> lock(send_mutex_);
             send_closed_ = true;
@@ -8430,9 +8436,9 @@ private:
             if (ec) return read_failed(ec);
             owner_->counters().bytes_received += n;
             rend_ += n;
-            if (state_ == state::open) dispatch_records();
+            if (receiving()) dispatch_records();
             if (state_ == state::closed) return;
-            if (state_ == state::closing) rbegin_ = rend_ = 0;  // draining until the peer's close
+            if (!receiving()) rbegin_ = rend_ = 0;  // draining until the peer's close
             // A short read emptied the socket: the next read would only say would_block.
             if (n < room) break;
         }
@@ -8441,6 +8447,11 @@ private:
             owner_->buffers().release(std::move(rbuf_));
         }
         wait_readable();
+    }
+
+    // Records are opened and their frames handled.
+    bool receiving() const noexcept {
+        return state_ == state::open || (state_ == state::closing && delivering_while_closing_);
     }
 
     void read_failed(std::error_code ec) {
@@ -8487,7 +8498,7 @@ private:
                                          [this, &self](wire::frame_type type, std::string_view payload) {
                                              return handle_frame(self, type, payload);
                                          });
-            if (state_ != state::open) return false;
+            if (!receiving()) return false;
             if (ec) {
                 close(ec);
                 return false;
@@ -8531,8 +8542,9 @@ private:
             owner_->log().info("peer ", info_.peer_id, " (", info_.address, ") said goodbye: ", goodbye.reason);
             const bool known = goodbye.code > 0 && goodbye.code <= errc_last;
             closed_by_peer_ = true;
-            close(known ? make_error_code(static_cast<errc>(goodbye.code)) : make_error_code(errc::peer_closed),
-                  close_mode::linger);
+            // A peer dropping a duplicate connection still reads it: flush what is queued on it.
+            const auto reason = known ? make_error_code(static_cast<errc>(goodbye.code)) : make_error_code(errc::peer_closed);
+            close(reason, reason == errc::duplicate_connection ? close_mode::goodbye : close_mode::linger);
             return {};
         }
         default:
@@ -8770,6 +8782,7 @@ private:
     bool read_pending_ = false;
     bool flush_after_dispatch_ = false;
     bool closed_by_peer_ = false;
+    bool delivering_while_closing_ = false;  // see close()
     hs_step hs_write_then_ = hs_step::preamble;
     hs_step hs_read_step_ = hs_step::preamble;
     std::size_t write_batch_size_ = 0;    // of the batch async_write is finishing

@@ -402,6 +402,28 @@ TEST(NodeTest, GracefulDisconnectFlushesAndTellsBothSides) {
     EXPECT_EQ(b.peer_count(), 0u);
 }
 
+// Two connections of one peer: the node keeps one and says goodbye on the other. What the peer
+// sent on the dropped one before it read that goodbye is still delivered, not lost.
+TEST(NodeTest, MessagesOnTheDroppedDuplicateConnectionAreDelivered) {
+    io_thread io;
+    tcp_node a(io.executor(), loopback_options());
+    a.start();
+    std::atomic<int> greetings{0};
+    a.on("greet", [&](const std::string& from, const nlohmann::json&) {
+        if (from == "raw-peer-1") ++greetings;
+    });
+    test::raw_peer first(a.listen_port());
+    first.handshake("raw-peer-1", 7);
+    ASSERT_TRUE(wait_until([&] { return a.peer_count() == 1; }));
+    test::raw_peer second(a.listen_port());
+    second.handshake("raw-peer-1", 3);  // the smaller nonce wins: `first` gets the goodbye
+    ASSERT_TRUE(first.closed_by_peer());
+    first.send_record(test::raw_peer::json_frame("greet", R"({"on":"the dropped connection"})"));
+    second.send_record(test::raw_peer::json_frame("greet", R"({"on":"the kept connection"})"));
+    EXPECT_TRUE(wait_until([&] { return greetings == 2; }));
+    EXPECT_EQ(a.peer_count(), 1u);
+}
+
 TEST(NodeTest, SlowReaderFillsItsQueueWithoutBeingDropped) {
     io_thread io;
     auto options = loopback_options();
